@@ -1,0 +1,165 @@
+"""Speech synthesis with eSpeak NG, driven through ctypes (pip ``espeakng-loader``; no system package).
+
+Used by 01 (a speech clip to analyse) and by the synthetic speech corpus (03 onwards). Speakers are
+eSpeak voices plus variants (``"en+Alex"``, ``"en-us+f3"``); Mandarin goes through the
+``cmn-latn-pinyin`` voice fed tone-numbered pinyin (:func:`to_pinyin`).
+
+Determinism: libespeak-ng keeps state between utterances in function-level statics (the pitch-flutter
+phase in wavegen.c, v1.52) that ``espeak_Terminate`` does not reset, so the same call gives slightly
+different samples depending on what was spoken before. :func:`speak` therefore loads a fresh copy of the
+library for every utterance (about 5 ms) and seeds its noise generator, making each call a pure function
+of its arguments.
+"""
+from __future__ import annotations
+
+import _ctypes
+import ctypes
+import re
+import threading
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+
+from .audio import check_sample_rate, resample
+
+ESPEAK_SR = 22_050
+RATE_RANGE = (80, 450)  # words per minute
+PITCH_RANGE = (0, 99)
+MANDARIN_VOICE = "cmn-latn-pinyin"
+MAX_CHARS = 2_000
+
+_AUDIO_OUTPUT_SYNCHRONOUS = 2
+_INITIALIZE_DONT_EXIT = 0x8000
+_POS_CHARACTER = 1
+_CHARS_UTF8 = 1
+_PARAM_RATE, _PARAM_PITCH = 1, 3
+_SYNTH_CALLBACK = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.POINTER(ctypes.c_short), ctypes.c_int, ctypes.c_void_p)
+_lock = threading.Lock()
+
+
+def _paths() -> tuple[str, Path]:
+    import espeakng_loader
+
+    return espeakng_loader.get_library_path(), Path(espeakng_loader.get_data_path())
+
+
+@lru_cache(maxsize=1)
+def list_voices() -> list[str]:
+    """The eSpeak NG voice names (language codes such as ``"en"``, ``"en-us"``, ``"cmn-latn-pinyin"``)."""
+    _, data = _paths()
+    return sorted({p.name.lower() for p in (data / "lang").rglob("*") if p.is_file()})
+
+
+@lru_cache(maxsize=1)
+def list_variants() -> list[str]:
+    """The voice variants that turn one language into several speakers (``"Alex"``, ``"f3"``, ``"m3"`` ...)."""
+    _, data = _paths()
+    return sorted(p.name for p in (data / "voices" / "!v").iterdir() if p.is_file())
+
+
+def check_voice(voice: str) -> str:
+    """Returns ``voice`` if eSpeak NG has it (``language`` or ``language+variant``), else raises ValueError."""
+    if not isinstance(voice, str) or not voice:
+        raise ValueError(f"voice must be a name such as 'en' or 'en+Alex', got {voice!r}")
+    language, _, variant = voice.partition("+")
+    if language.lower() not in list_voices():
+        close = [v for v in list_voices() if v.startswith(language.lower()[:2])][:8]
+        raise ValueError(f"unknown eSpeak voice {language!r}; similar: {close or list_voices()[:8]} "
+                         "(helpers.list_voices() lists all)")
+    if variant and variant not in list_variants():
+        raise ValueError(f"unknown voice variant {variant!r} in {voice!r}; e.g. {list_variants()[:10]} "
+                         "(helpers.list_variants() lists all)")
+    return voice
+
+
+def _synthesize(text: str, voice: str, rate: int, pitch: int) -> np.ndarray:
+    """One utterance in a freshly loaded libespeak-ng (see the module docstring), as int16 samples."""
+    library, data = _paths()
+    chunks: list[np.ndarray] = []
+
+    @_SYNTH_CALLBACK
+    def collect(wav, n, _events):
+        if n > 0:
+            chunks.append(np.ctypeslib.as_array(wav, shape=(n,)).copy())
+        return 0
+
+    with _lock:
+        lib = ctypes.CDLL(library, mode=ctypes.RTLD_LOCAL)
+        try:
+            lib.espeak_Initialize.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.c_char_p, ctypes.c_int]
+            lib.espeak_SetVoiceByName.argtypes = [ctypes.c_char_p]
+            lib.espeak_Synth.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_uint, ctypes.c_int,
+                                         ctypes.c_uint, ctypes.c_uint, ctypes.c_void_p, ctypes.c_void_p]
+            lib.espeak_ng_SetRandSeed.argtypes = [ctypes.c_long]
+            sr = lib.espeak_Initialize(_AUDIO_OUTPUT_SYNCHRONOUS, 0, str(data).encode(), _INITIALIZE_DONT_EXIT)
+            if sr != ESPEAK_SR:
+                raise RuntimeError(f"libespeak-ng failed to initialise from {data} (returned {sr})")
+            lib.espeak_ng_SetRandSeed(1)
+            lib.espeak_SetSynthCallback(collect)
+            if lib.espeak_SetVoiceByName(voice.encode()) != 0:
+                raise ValueError(f"eSpeak NG could not select voice {voice!r}")
+            lib.espeak_SetParameter(_PARAM_RATE, rate, 0)
+            lib.espeak_SetParameter(_PARAM_PITCH, pitch, 0)
+            encoded = text.encode("utf-8") + b"\0"
+            status = lib.espeak_Synth(encoded, len(encoded), 0, _POS_CHARACTER, 0, _CHARS_UTF8, None, None)
+            lib.espeak_Synchronize()
+            if status != 0:
+                raise RuntimeError(f"espeak_Synth failed with status {status} for {text[:40]!r}")
+        finally:
+            lib.espeak_Terminate()
+            _ctypes.dlclose(lib._handle)
+    return np.concatenate(chunks) if chunks else np.zeros(0, np.int16)
+
+
+def speak(text: str, voice: str = "en", rate: int = 175, pitch: int = 50, sr: int | None = None) -> np.ndarray:
+    """Synthesises ``text`` and returns float32 mono audio at ``sr`` (default: eSpeak's own 22 050 Hz).
+
+    ``voice`` is a language (``"en"``, ``"en-us"``, ``"cmn-latn-pinyin"``) optionally with a variant
+    (``"en+Alex"``); ``rate`` is words per minute (80..450, default 175); ``pitch`` is 0..99 (default 50).
+    Deterministic: the same arguments give the same samples. Leading/trailing silence is kept as eSpeak
+    makes it. Raises ValueError for empty or over-long text, an unknown voice or an out-of-range parameter.
+    """
+    if not isinstance(text, str) or not text.strip():
+        raise ValueError(f"text to speak must be a non-empty string, got {text!r}")
+    if len(text) > MAX_CHARS:
+        raise ValueError(f"text is {len(text)} characters; speak at most {MAX_CHARS} at a time (split it)")
+    check_voice(voice)
+    if voice.split("+")[0].lower() == MANDARIN_VOICE and re.search(r"[\u4e00-\u9fff]", text):
+        raise ValueError(f"the {MANDARIN_VOICE} voice reads pinyin, not characters: pass to_pinyin({text[:10]!r}) "
+                         "or use speak_mandarin()")
+    for name, value, (lo, hi) in (("rate", rate, RATE_RANGE), ("pitch", pitch, PITCH_RANGE)):
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or not lo <= value <= hi:
+            raise ValueError(f"{name} {value!r} must be a whole number in {lo}..{hi}")
+    samples = _synthesize(text, voice, int(rate), int(pitch))
+    if not np.any(samples):
+        raise ValueError(f"eSpeak NG produced no sound for {text[:40]!r} with voice {voice!r}")
+    y = samples.astype(np.float32) / 32768.0
+    return y if sr is None or sr == ESPEAK_SR else resample(y, ESPEAK_SR, check_sample_rate(sr))
+
+
+def to_pinyin(hanzi: str) -> str:
+    """Chinese characters → tone-numbered pinyin for eSpeak (``"你好，世界"`` → ``"ni3 hao3, shi4 jie4"``).
+
+    Neutral tones get a 5; Chinese punctuation becomes a comma or full stop so that eSpeak pauses.
+    """
+    from pypinyin import Style, lazy_pinyin
+
+    if not isinstance(hanzi, str) or not hanzi.strip():
+        raise ValueError(f"text must be a non-empty string, got {hanzi!r}")
+    words = []
+    for token in lazy_pinyin(hanzi, style=Style.TONE3, neutral_tone_with_five=True):
+        if re.fullmatch(r"[a-z]+[1-5]", token):
+            words.append(token)
+        elif token.strip() and words:
+            words[-1] += "." if any(c in token for c in "。！？!?.") else ","
+    if not words:
+        raise ValueError(f"no Chinese syllables found in {hanzi!r}")
+    return " ".join(words)
+
+
+def speak_mandarin(hanzi: str, variant: str = "", rate: int = 150, pitch: int = 50,
+                   sr: int | None = None) -> np.ndarray:
+    """Mandarin speech from Chinese characters through pinyin and the ``cmn-latn-pinyin`` voice."""
+    voice = MANDARIN_VOICE + (f"+{variant}" if variant else "")
+    return speak(to_pinyin(hanzi), voice=voice, rate=rate, pitch=pitch, sr=sr)

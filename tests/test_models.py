@@ -1,0 +1,73 @@
+"""helpers.models / helpers.cache: miniatures built once, local directories, and the offline hub error."""
+import time
+
+import pytest
+
+import helpers as H
+from helpers.models import ModelUnavailableError
+
+
+@pytest.fixture(autouse=True)
+def private_cache(tmp_path, monkeypatch):
+    monkeypatch.setenv("ALM_CACHE", str(tmp_path / "cache"))
+
+
+def build_toy(directory):
+    (directory / "config.json").write_text("{}")
+
+
+def test_miniature_is_built_once_and_reused(monkeypatch):
+    calls = []
+
+    def builder(directory):
+        calls.append(directory)
+        build_toy(directory)
+
+    first = H.resolve_model("tiny", {"tiny": builder})
+    second = H.resolve_model("tiny", {"tiny": builder})
+    assert first == second and len(calls) == 1
+    assert (H.cache_dir("models") / first.split("/")[-1] / "config.json").exists()
+
+
+def test_a_failed_build_leaves_nothing_behind():
+    def broken(directory):
+        (directory / "half").write_text("x")
+        raise RuntimeError("boom")
+
+    with pytest.raises(RuntimeError, match="boom"):
+        H.build_miniature("tiny", broken)
+    assert not any(H.cache_dir("models").iterdir())
+
+
+def test_local_directory_is_used_as_is(tmp_path):
+    assert H.resolve_model(str(tmp_path)) == str(tmp_path)
+
+
+def test_offline_uncached_hub_id_fails_fast_with_the_remedy(monkeypatch):
+    monkeypatch.setattr("huggingface_hub.constants.HF_HUB_OFFLINE", True)
+    start = time.perf_counter()
+    with pytest.raises(ModelUnavailableError, match=r"'openai/whisper-small' is not in the local cache.*"
+                                                    r"make models PROFILE=pretrained.*model_id='tiny'"):
+        H.resolve_model("openai/whisper-small", {"tiny": build_toy})
+    assert time.perf_counter() - start < 2
+
+
+def test_no_silent_fallback_when_the_hub_is_unreachable(monkeypatch):
+    monkeypatch.setattr("huggingface_hub.constants.HF_HUB_OFFLINE", False)
+    monkeypatch.setattr("huggingface_hub.snapshot_download",
+                        lambda repo_id, local_files_only=False, **kw: (_ for _ in ()).throw(
+                            __import__("huggingface_hub").errors.LocalEntryNotFoundError("not cached")
+                            if local_files_only else ConnectionError("no route to host")))
+    with pytest.raises(ModelUnavailableError, match="cannot download 'org/model'.*no route to host"):
+        H.resolve_model("org/model", {"tiny": build_toy})
+
+
+@pytest.mark.parametrize("model_id, message", [
+    ("", "non-empty string"),
+    (None, "non-empty string"),
+    ("whisper small", r"unknown model_id 'whisper small'.*not a miniature \('tiny'\)"),
+    ("./no/such/dir", "unknown model_id"),
+])
+def test_unknown_model_ids(model_id, message):
+    with pytest.raises(ValueError, match=message):
+        H.resolve_model(model_id, {"tiny": build_toy})
