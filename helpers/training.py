@@ -1,0 +1,58 @@
+"""Training plumbing shared by the notebooks that train models (03 onwards): length-bucketed batches,
+SpecAugment masking, and a loop with a progress bar that returns the loss curve."""
+from __future__ import annotations
+
+from typing import Callable
+
+import numpy as np
+
+from .runtime import progress
+
+
+def length_batches(lengths, batch_size: int, seed: int = 0):
+    """Endless batches of indices whose items have similar lengths (so that little padding is needed).
+
+    Each epoch sorts the items by length with a little random jitter, cuts them into batches of ``batch_size``
+    and yields the batches in random order.
+    """
+    lengths = np.asarray(lengths, dtype=float)
+    if not 1 <= batch_size <= len(lengths):
+        raise ValueError(f"batch_size {batch_size!r} must be between 1 and the number of items ({len(lengths)})")
+    rng = np.random.default_rng(seed)
+    while True:
+        order = np.argsort(lengths * rng.uniform(0.9, 1.1, len(lengths)))
+        batches = [order[i:i + batch_size] for i in range(0, len(order) - batch_size + 1, batch_size)]
+        for b in rng.permutation(len(batches)):
+            yield batches[b]
+
+
+def spec_augment(features, lengths, rng: np.random.Generator, freq_masks: int = 1, freq_width: int = 10,
+                 time_masks: int = 2, time_width: int = 10):
+    """SpecAugment (Park et al., 2019) without time warping: zero random bands of mel channels and of frames.
+
+    ``features`` is a ``(batch, frames, n_mels)`` tensor, masked in place and returned.
+    """
+    n_mels = features.shape[-1]
+    for b, length in enumerate(int(n) for n in lengths):
+        for _ in range(freq_masks):
+            width = int(rng.integers(0, freq_width + 1))
+            start = int(rng.integers(0, max(1, n_mels - width)))
+            features[b, :, start:start + width] = 0
+        for _ in range(time_masks):
+            width = int(rng.integers(0, min(time_width, length // 5) + 1))
+            start = int(rng.integers(0, max(1, length - width)))
+            features[b, start:start + width, :] = 0
+    return features
+
+
+def train_loop(step: Callable[[int], float], steps: int, desc: str = "training") -> list[float]:
+    """Calls ``step(i)`` (one optimisation step returning its loss) ``steps`` times under a progress bar that
+    shows the running loss, and returns the list of losses (the loss curve)."""
+    if steps < 1:
+        raise ValueError(f"steps {steps!r} must be at least 1")
+    losses = []
+    bar = progress(range(steps), desc=desc)
+    for i in bar:
+        losses.append(float(step(i)))
+        bar.set_postfix(loss=f"{np.mean(losses[-20:]):.3f}", refresh=False)
+    return losses
