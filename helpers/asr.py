@@ -107,8 +107,8 @@ class ConformerBlock(nn.Module):
         x = x + 0.5 * self.ff1(x)
         h = self.attention_norm(x)
         x = x + self.dropout(self.attention(h, h, h, key_padding_mask=padding, need_weights=False)[0])
-        h = self.conv_norm(x).masked_fill(padding.unsqueeze(-1), 0.0).transpose(1, 2)  # (B, d, T)
-        h = nn.functional.glu(self.pointwise_in(h), dim=1)
+        h = nn.functional.glu(self.pointwise_in(self.conv_norm(x).transpose(1, 2)), dim=1)  # (B, d, T)
+        h = h.masked_fill(padding.unsqueeze(1), 0.0)  # padded frames must not leak into the depthwise conv
         h = self.pointwise_out(nn.functional.silu(self.batch_norm(self.depthwise(h))))
         x = x + self.dropout(h.transpose(1, 2))
         return self.final_norm(x + 0.5 * self.ff2(x))

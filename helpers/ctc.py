@@ -15,6 +15,7 @@ import math
 
 import numpy as np
 
+NEVER = -1e30  # log-probability of an impossible state in the α recursion
 
 def collapse(path, blank: int = 0) -> list[int]:
     """The CTC many-to-one map B: merge repeated symbols, then drop blanks (``a a - b b - b`` → ``a b b``)."""
@@ -47,18 +48,19 @@ def ctc_loss(log_probs, target, blank: int = 0):
     for symbol in target:
         extended += [symbol, blank]
     S = len(extended)
-    neg_inf = torch.tensor(-math.inf, dtype=log_probs.dtype)
+    # "log 0" as a huge negative number rather than -inf: logsumexp over impossible states then stays finite and
+    # so does its gradient (with -inf, autograd produces 0 · inf = NaN for the states no alignment reaches).
+    impossible = torch.full((S,), NEVER, dtype=log_probs.dtype)
     emit = log_probs[:, extended]  # (T, S): log y_t(ℓ_s)
     # may we skip from s−2 to s? only onto a label that differs from the label two states back
     skip = torch.tensor([s >= 2 and extended[s] != blank and extended[s] != extended[s - 2] for s in range(S)])
-    alpha = torch.full((S,), -math.inf, dtype=log_probs.dtype)
-    alpha = torch.cat([emit[0, :2], alpha[2:]]) if S > 1 else emit[0, :1]
+    alpha = torch.cat([emit[0, :2], impossible[2:]])  # an alignment starts with a blank or the first label
     for t in range(1, T):
-        stay = alpha
-        step = torch.cat([neg_inf.view(1), alpha[:-1]])
-        jump = torch.where(skip, torch.cat([neg_inf.repeat(2), alpha[:-2]]), neg_inf)
-        alpha = torch.logsumexp(torch.stack([stay, step, jump]), dim=0) + emit[t]
-    return -torch.logsumexp(alpha[-2:] if S > 1 else alpha, dim=0)
+        step = torch.cat([impossible[:1], alpha[:-1]])  # from s−1
+        jump = torch.where(skip, torch.cat([impossible[:2], alpha[:-2]]), impossible)  # from s−2
+        alpha = torch.logsumexp(torch.stack([alpha, step, jump]), dim=0) + emit[t]
+    loss = -torch.logsumexp(alpha[-2:], dim=0)  # it ends on the last label or the final blank
+    return loss if loss < -NEVER / 2 else torch.tensor(math.inf, dtype=log_probs.dtype)
 
 
 def ctc_loss_brute_force(log_probs, target, blank: int = 0) -> float:
