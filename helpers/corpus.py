@@ -232,7 +232,7 @@ class SpeechDataset:
 
         if not utterances:
             raise ValueError("a dataset needs at least one utterance")
-        self.features = [featurize(u.audio, u.sample_rate) for u in progress(utterances, desc="features")]
+        self.features = [featurize(u.audio, u.sample_rate) for u in utterances]
         self.targets = [torch.tensor(encode(u.text), dtype=torch.long) for u in utterances]
 
     def __len__(self) -> int:

@@ -222,12 +222,19 @@ def run_profile(profile: str = "default", selection=None, out_dir: Path | None =
 
 
 def strip_volatile(nb) -> None:
-    """Removes what changes from run to run without meaning: papermill and timing metadata, injected cells."""
+    """Removes what changes from run to run without meaning (papermill and timing metadata, injected cells) and
+    merges each cell's consecutive stream outputs, so that a progress bar is stored as its final state."""
+    from nbconvert.preprocessors import CoalesceStreamsPreprocessor
+
+    coalesce = CoalesceStreamsPreprocessor()
+
     nb.metadata.pop("papermill", None)
     nb.cells = [c for c in nb.cells if "injected-parameters" not in c.metadata.get("tags", [])]
-    for cell in nb.cells:
+    for index, cell in enumerate(nb.cells):
         for key in VOLATILE_CELL_METADATA:
             cell.metadata.pop(key, None)
+        if cell.cell_type == "code":
+            coalesce.preprocess_cell(cell, {}, index)
 
 
 def refresh(selection=None) -> list[RunResult]:

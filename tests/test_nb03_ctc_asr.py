@@ -1,0 +1,34 @@
+"""Notebook 03 swept through papermill over model, language and decoder; each run's records checked. The
+committed default run must meet the issue's target (CER ≤ 5 % on held-out speakers)."""
+import pytest
+
+import golden
+from helpers import runner
+from helpers.records import read_records
+from test_notebooks import run_smoke
+
+STEM = "03_ctc_asr"
+
+
+@pytest.mark.notebook
+@pytest.mark.parametrize("params", [
+    {"model": "lstm"}, {"model": "conformer"},
+    {"language": "en"}, {"language": "zh"},
+    {"decoder": "greedy"}, {"decoder": "beam"},
+], ids=lambda p: ",".join(f"{k}={v}" for k, v in p.items()))
+def test_sweep(params, tmp_path):
+    records = run_smoke(STEM, tmp_path, **params).records
+    golden.check(records, golden.load(STEM, "every_run"), require_all=False)
+    assert records["loss_last"] < records["loss_first"], "the loss did not go down"
+    decoder = params.get("decoder", "beam")
+    assert records["cer"] == records[f"cer_{decoder}"] and records["wer"] == records[f"wer_{decoder}"]
+    if params.get("language") == "zh":
+        assert records["n_symbols"] == 11  # blank + 零一二三四五六七八九
+        assert records["cer"] == records["wer"]  # Mandarin words are characters
+    if params.get("model") == "conformer":
+        assert records["n_parameters"] != 707649
+
+
+def test_committed_default_run_meets_the_target():
+    path = runner.list_notebooks([STEM])[0]
+    golden.check(read_records(path), golden.load(STEM, "default"), require_all=False)
