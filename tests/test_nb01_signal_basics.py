@@ -1,10 +1,21 @@
-"""Notebook 01 swept through papermill over sample rates, FFT sizes and mel counts; each run's records checked."""
+"""Notebook 01 through papermill: the smoke run against golden records, same-seed determinism, and sweeps over
+sample rates, FFT sizes and mel counts with each run's records checked."""
 import pytest
 
 import golden
-from test_notebooks import run_smoke
+from notebook_runs import run_smoke, same_seed_same_records, smoke_meets_golden
 
 STEM = "01_signal_basics"
+
+
+@pytest.mark.notebook
+def test_smoke_run_meets_golden_records(tmp_path):
+    smoke_meets_golden(STEM, tmp_path)
+
+
+@pytest.mark.notebook
+def test_same_seed_gives_identical_records(tmp_path):
+    same_seed_same_records(STEM, tmp_path)
 
 
 def expected_alias(f, fs):

@@ -1,13 +1,24 @@
-"""Notebook 03 swept through papermill over model, language and decoder; each run's records checked. The
-committed default run must meet the issue's target (CER ≤ 5 % on held-out speakers)."""
+"""Notebook 03 through papermill: the smoke run against golden records, same-seed determinism, sweeps over model,
+language and decoder with each run's records checked, and the committed default run held to the issue's target
+(CER ≤ 5 % on held-out speakers)."""
 import pytest
 
 import golden
 from helpers import runner
 from helpers.records import read_records
-from test_notebooks import run_smoke
+from notebook_runs import run_smoke, same_seed_same_records, smoke_meets_golden
 
 STEM = "03_ctc_asr"
+
+
+@pytest.mark.notebook
+def test_smoke_run_meets_golden_records(tmp_path):
+    smoke_meets_golden(STEM, tmp_path)
+
+
+@pytest.mark.notebook
+def test_same_seed_gives_identical_records(tmp_path):
+    same_seed_same_records(STEM, tmp_path)
 
 
 @pytest.mark.notebook

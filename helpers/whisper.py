@@ -1,0 +1,179 @@
+"""Whisper plumbing: the real tokenizer built offline, a miniature with the real vocabulary, and a converter
+between the openai-whisper and transformers checkpoint formats.
+
+Used by 05. Radford et al. (2022), *Robust Speech Recognition via Large-Scale Weak Supervision*.
+
+- :func:`build_tokenizer` turns the ``multilingual.tiktoken`` asset that openai-whisper ships (byte-level BPE
+  ranks) into a transformers ``WhisperTokenizer``: 50 257 text tokens, then ``<|endoftext|>``,
+  ``<|startoftranscript|>``, 99 language tokens, the task tokens, ``<|notimestamps|>`` and 1 501 timestamp tokens
+  ``<|0.00|>`` … ``<|30.00|>`` — 51 865 ids, exactly those of the released checkpoints.
+- :func:`build_miniature` writes a tiny randomly initialised Whisper (real vocabulary, real 30-s feature
+  extractor, real generation config) with ``save_pretrained``; :func:`helpers.resolve_model` caches it.
+- :func:`to_openai` / :func:`from_openai` convert the same weights between the two implementations, so that
+  ``whisper.load_model`` and ``WhisperForConditionalGeneration.from_pretrained`` run one model.
+"""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+N_LANGUAGES = 99  # multilingual checkpoints up to large-v2; large-v3 adds Cantonese (100)
+MINIATURE = dict(d_model=64, encoder_layers=2, decoder_layers=2, encoder_attention_heads=4,
+                 decoder_attention_heads=4, encoder_ffn_dim=256, decoder_ffn_dim=256)
+REAL_SIZES = {  # the published architectures (Radford et al. 2022, table 1): width, layers, heads
+    "tiny": dict(d_model=384, layers=4, heads=6),
+    "base": dict(d_model=512, layers=6, heads=8),
+    "small": dict(d_model=768, layers=12, heads=12),
+}
+
+
+def _bytes_to_unicode() -> dict[int, str]:
+    """GPT-2's reversible map from bytes to printable characters (the alphabet of byte-level BPE vocabularies)."""
+    printable = list(range(ord("!"), ord("~") + 1)) + list(range(ord("¡"), ord("¬") + 1)) + list(
+        range(ord("®"), ord("ÿ") + 1))
+    chars, extra = [], 0
+    for b in range(256):
+        if b in printable:
+            chars.append(chr(b))
+        else:
+            chars.append(chr(256 + extra))
+            extra += 1
+    return dict(zip(range(256), chars))
+
+
+def build_tokenizer(n_languages: int = N_LANGUAGES):
+    """The multilingual Whisper tokenizer as a transformers ``WhisperTokenizer``, built offline.
+
+    tiktoken stores only token ranks; a BPE tokenizer needs merges. Every multi-byte token was created by merging
+    two shorter tokens, and BPE applies the merge whose *result* has the lowest rank first — so each way of
+    splitting a token into two known tokens becomes a merge with the priority of that token's rank.
+    """
+    from tokenizers import AddedToken
+    from transformers import WhisperTokenizer
+    from whisper.tokenizer import get_encoding
+
+    encoding = get_encoding("multilingual", num_languages=n_languages)
+    ranks = encoding._mergeable_ranks
+    alphabet = _bytes_to_unicode()
+
+    def text(token: bytes) -> str:
+        return "".join(alphabet[b] for b in token)
+
+    vocab = {text(token): rank for token, rank in ranks.items()}
+    merges = sorted((rank, ranks[token[:i]], ranks[token[i:]], text(token[:i]), text(token[i:]))
+                    for token, rank in ranks.items() for i in range(1, len(token))
+                    if token[:i] in ranks and token[i:] in ranks)
+    tokenizer = WhisperTokenizer(vocab=vocab, merges=[(left, right) for *_, left, right in merges])
+    specials = sorted(encoding._special_tokens, key=encoding._special_tokens.get)
+    timestamps = [t for t in specials if re.fullmatch(r"<\|\d+\.\d\d\|>", t)]
+    tokenizer.add_special_tokens({"extra_special_tokens": [AddedToken(t, special=True, normalized=False)
+                                                           for t in specials if t not in timestamps]})
+    # timestamps are ordinary added tokens: the tokenizer treats ids above the last special one as time
+    tokenizer.add_tokens([AddedToken(t, special=False, normalized=False) for t in timestamps])
+    if len(tokenizer) != encoding.n_vocab:
+        raise RuntimeError(f"built {len(tokenizer)} tokens, expected {encoding.n_vocab}")
+    return tokenizer
+
+
+def generation_config(tokenizer, config):
+    """A ``GenerationConfig`` that knows the prompt tokens, as the released checkpoints' configs do."""
+    from transformers import GenerationConfig
+    from transformers.models.whisper.tokenization_whisper import LANGUAGES
+
+    ids = tokenizer.convert_tokens_to_ids
+    generation = GenerationConfig.from_model_config(config)
+    generation.lang_to_id = {f"<|{code}|>": ids(f"<|{code}|>") for code in list(LANGUAGES)[:N_LANGUAGES]}
+    generation.task_to_id = {"transcribe": ids("<|transcribe|>"), "translate": ids("<|translate|>")}
+    generation.no_timestamps_token_id = ids("<|notimestamps|>")
+    generation.is_multilingual = True
+    generation.decoder_start_token_id = ids("<|startoftranscript|>")
+    generation.max_initial_timestamp_index = 50
+    generation.begin_suppress_tokens = [ids("Ġ"), ids("<|endoftext|>")]
+    generation.suppress_tokens = []
+    generation.max_length = config.max_target_positions
+    generation._from_model_config = False  # or from_pretrained rebuilds it from the model config, losing the above
+    return generation
+
+
+def whisper_config(n_mels: int = 80, **sizes):
+    """A ``WhisperConfig`` with the real vocabulary, 30-s audio context, and the given (miniature) sizes."""
+    from transformers import WhisperConfig
+
+    return WhisperConfig(vocab_size=51_865, num_mel_bins=n_mels, max_source_positions=1500,
+                         max_target_positions=448, decoder_start_token_id=50_258, pad_token_id=50_257,
+                         bos_token_id=50_257, eos_token_id=50_257, dropout=0.0, **{**MINIATURE, **sizes})
+
+
+def build_miniature(directory: Path, n_mels: int = 80, seed: int = 0) -> None:
+    """Writes a random miniature Whisper (``MINIATURE`` sizes) with its processor into ``directory``."""
+    import torch
+    from transformers import WhisperFeatureExtractor, WhisperForConditionalGeneration, WhisperProcessor
+
+    tokenizer = build_tokenizer()
+    torch.manual_seed(seed)
+    config = whisper_config(n_mels)
+    model = WhisperForConditionalGeneration(config)
+    model.generation_config = generation_config(tokenizer, config)
+    model.save_pretrained(directory)
+    WhisperProcessor(WhisperFeatureExtractor(feature_size=n_mels), tokenizer).save_pretrained(directory)
+
+
+# transformers parameter names → openai-whisper parameter names (the blocks' names differ, the tensors do not)
+_RENAMES = [
+    (r"^model\.encoder\.embed_positions\.weight$", "encoder.positional_embedding"),
+    (r"^model\.decoder\.embed_positions\.weight$", "decoder.positional_embedding"),
+    (r"^model\.decoder\.embed_tokens\.", "decoder.token_embedding."),
+    (r"^model\.encoder\.layer_norm\.", "encoder.ln_post."),
+    (r"^model\.decoder\.layer_norm\.", "decoder.ln."),
+    (r"^model\.(encoder|decoder)\.layers\.", r"\1.blocks."),
+    (r"^model\.encoder\.conv", "encoder.conv"),
+    (r"\.self_attn_layer_norm\.", ".attn_ln."),
+    (r"\.encoder_attn_layer_norm\.", ".cross_attn_ln."),
+    (r"\.final_layer_norm\.", ".mlp_ln."),
+    (r"\.self_attn\.", ".attn."),
+    (r"\.encoder_attn\.", ".cross_attn."),
+    (r"\.q_proj\.", ".query."), (r"\.k_proj\.", ".key."), (r"\.v_proj\.", ".value."), (r"\.out_proj\.", ".out."),
+    (r"\.fc1\.", ".mlp.0."), (r"\.fc2\.", ".mlp.2."),
+]
+
+
+def _openai_name(name: str) -> str:
+    for pattern, replacement in _RENAMES:
+        name = re.sub(pattern, replacement, name)
+    return name
+
+
+def to_openai(model) -> dict:
+    """A transformers ``WhisperForConditionalGeneration`` as an openai-whisper checkpoint
+    ``{"dims": ..., "model_state_dict": ...}`` (save it with ``torch.save``; load with ``whisper.load_model``)."""
+    c = model.config
+    dims = dict(n_mels=c.num_mel_bins, n_vocab=c.vocab_size, n_audio_ctx=c.max_source_positions,
+                n_audio_state=c.d_model, n_audio_head=c.encoder_attention_heads, n_audio_layer=c.encoder_layers,
+                n_text_ctx=c.max_target_positions, n_text_state=c.d_model, n_text_head=c.decoder_attention_heads,
+                n_text_layer=c.decoder_layers)
+    state = {_openai_name(k): v.detach().clone() for k, v in model.state_dict().items() if k != "proj_out.weight"}
+    return {"dims": dims, "model_state_dict": state}
+
+
+def from_openai(checkpoint: dict):
+    """An openai-whisper checkpoint as a transformers ``WhisperForConditionalGeneration`` (same weights)."""
+    from transformers import WhisperForConditionalGeneration
+
+    d = checkpoint["dims"]
+    if d["n_audio_state"] != d["n_text_state"]:
+        raise ValueError("transformers' Whisper needs the same width in encoder and decoder")
+    config = whisper_config(d["n_mels"], d_model=d["n_audio_state"], encoder_layers=d["n_audio_layer"],
+                            decoder_layers=d["n_text_layer"], encoder_attention_heads=d["n_audio_head"],
+                            decoder_attention_heads=d["n_text_head"], encoder_ffn_dim=4 * d["n_audio_state"],
+                            decoder_ffn_dim=4 * d["n_text_state"])
+    config.vocab_size, config.max_source_positions, config.max_target_positions = (
+        d["n_vocab"], d["n_audio_ctx"], d["n_text_ctx"])
+    model = WhisperForConditionalGeneration(config)
+    names = {_openai_name(k): k for k in model.state_dict() if k != "proj_out.weight"}
+    missing = sorted(set(names) - set(checkpoint["model_state_dict"]))
+    if missing:
+        raise ValueError(f"the checkpoint lacks {missing[:5]}{'…' if len(missing) > 5 else ''}")
+    model.load_state_dict({names[k]: v for k, v in checkpoint["model_state_dict"].items() if k in names},
+                          strict=False)
+    model.tie_weights()
+    return model
