@@ -39,14 +39,18 @@ def _remedy(model_id: str) -> str:
             f"internet to cache it, pass a local directory, or use model_id='tiny' for the offline miniature")
 
 
-def build_miniature(name: str, builder: Callable[[Path], None]) -> Path:
+def build_miniature(name: str, builder: Callable[..., None], **options) -> Path:
     """Builds a miniature once into the cache and returns its directory.
 
-    ``builder(directory)`` must write a ``from_pretrained``-loadable model there. The directory name carries a
-    hash of the builder's source, so changing the builder rebuilds instead of loading a stale model.
+    ``builder(directory, **options)`` must write a ``from_pretrained``-loadable model there. The directory name
+    carries a hash of the source of the builder's module (the builder and the helpers beside it) and of ``options``
+    (e.g. ``n_mels=128``), so that changing either builds a new miniature instead of loading a stale one.
     """
-    digest = hashlib.sha256(inspect.getsource(builder).encode()).hexdigest()[:12]
-    return build_once(cache_dir("models", f"{name}-{digest}"), builder)
+    module = inspect.getmodule(builder)
+    recipe = inspect.getsource(module if module and module.__name__ != "__main__" else builder)
+    recipe += repr(sorted(options.items()))
+    digest = hashlib.sha256(recipe.encode()).hexdigest()[:12]
+    return build_once(cache_dir("models", f"{name}-{digest}"), lambda directory: builder(directory, **options))
 
 
 def download(model_id: str) -> Path:
@@ -68,16 +72,17 @@ def download(model_id: str) -> Path:
                                     + _remedy(model_id)) from err
 
 
-def resolve_model(model_id: str, miniatures: dict[str, Callable[[Path], None]] | None = None) -> str:
+def resolve_model(model_id: str, miniatures: dict[str, Callable[..., None]] | None = None, **options) -> str:
     """Returns what to pass to ``from_pretrained`` for ``model_id`` (see the module docstring for the rules).
 
-    ``miniatures`` maps the notebook's miniature names (e.g. ``{"tiny": build_tiny_whisper}``) to builders.
+    ``miniatures`` maps the notebook's miniature names (e.g. ``{"tiny": whisper.build_miniature}``) to builders;
+    ``options`` are passed to the builder (and distinguish cached miniatures).
     """
     miniatures = miniatures or {}
     if not isinstance(model_id, str) or not model_id.strip():
         raise ValueError(f"model_id must be a non-empty string, got {model_id!r}")
     if model_id in miniatures:
-        return str(build_miniature(model_id, miniatures[model_id]))
+        return str(build_miniature(model_id, miniatures[model_id], **options))
     path = Path(model_id).expanduser()
     if path.is_dir():
         return str(path)

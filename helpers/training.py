@@ -56,3 +56,14 @@ def train_loop(step: Callable[[int], float], steps: int, desc: str = "training")
         losses.append(float(step(i)))
         bar.set_postfix(loss=f"{np.mean(losses[-20:]):.3f}", refresh=False)
     return losses
+
+
+def one_cycle(optimizer, max_lr: float, steps: int, warmup: float = 0.1):
+    """A one-cycle learning-rate schedule (warm up over ``warmup`` of the steps, then anneal): the schedule of the
+    notebooks' training loops. The warm-up is at least two steps, so that very short (smoke) runs work too."""
+    import torch
+
+    if steps < 3:
+        raise ValueError(f"a one-cycle schedule needs at least 3 steps, got {steps}")
+    return torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=max_lr, total_steps=steps,
+                                               pct_start=max(warmup, 2 / steps))

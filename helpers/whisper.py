@@ -63,7 +63,8 @@ def build_tokenizer(n_languages: int = N_LANGUAGES):
     merges = sorted((rank, ranks[token[:i]], ranks[token[i:]], text(token[:i]), text(token[i:]))
                     for token, rank in ranks.items() for i in range(1, len(token))
                     if token[:i] in ranks and token[i:] in ranks)
-    tokenizer = WhisperTokenizer(vocab=vocab, merges=[(left, right) for *_, left, right in merges])
+    tokenizer = WhisperTokenizer(vocab=vocab, merges=[(left, right) for *_, left, right in merges],
+                                 pad_token="<|endoftext|>")  # as the released tokenizers: padding is end-of-text
     specials = sorted(encoding._special_tokens, key=encoding._special_tokens.get)
     timestamps = [t for t in specials if re.fullmatch(r"<\|\d+\.\d\d\|>", t)]
     tokenizer.add_special_tokens({"extra_special_tokens": [AddedToken(t, special=True, normalized=False)
@@ -177,3 +178,137 @@ def from_openai(checkpoint: dict):
                           strict=False)
     model.tie_weights()
     return model
+
+
+def greedy_decode(model, input_features, prompt: list[int], max_new_tokens: int = 40, eot: int = 50_257,
+                  suppress_at_start: tuple[int, ...] = (220, 50_257)):
+    """Greedy decoding written out: run the encoder once, then feed the growing token sequence to the decoder and
+    append the most likely next token until ``<|endoftext|>``. Returns the new tokens and their log-probabilities.
+
+    Like both libraries, the first token may not be a bare space (220) or end-of-text (``suppress_at_start``).
+    No key/value cache, so each step recomputes the whole prefix: clear, and fine for short outputs.
+    """
+    import torch
+
+    with torch.no_grad():
+        encoder_states = model.model.encoder(input_features).last_hidden_state
+        tokens, log_probs = list(prompt), []
+        for step_index in range(max_new_tokens):
+            hidden = model.model.decoder(input_ids=torch.tensor([tokens], device=encoder_states.device),
+                                         encoder_hidden_states=encoder_states)
+            step = model.proj_out(hidden.last_hidden_state[0, -1]).log_softmax(-1)
+            if step_index == 0:
+                step[list(suppress_at_start)] = -float("inf")
+            token = int(step.argmax())
+            tokens.append(token)
+            log_probs.append(float(step[token]))
+            if token == eot:
+                break
+    return tokens[len(prompt):], log_probs
+
+
+def compression_ratio(text: str) -> float:
+    """len(text) / len(zlib(text)): high for repetitive output ("one one one one …"), Whisper's loop detector."""
+    import zlib
+
+    data = text.encode("utf-8")
+    return len(data) / max(1, len(zlib.compress(data)))
+
+
+def decode_with_fallback(sample, temperatures=(0.0, 0.2, 0.4, 0.6, 0.8, 1.0), compression_ratio_threshold=2.4,
+                         logprob_threshold=-1.0):
+    """Whisper's temperature fallback: decode at each temperature in turn until the result is neither too
+    repetitive (compression ratio above the threshold) nor too unlikely (mean log-probability below it).
+
+    ``sample(temperature)`` returns ``(text, mean_logprob)``. Returns the accepted (or last) attempt and the list of
+    all attempts as ``(temperature, text, compression_ratio, mean_logprob, accepted)``.
+    """
+    attempts = []
+    for temperature in temperatures:
+        text, mean_logprob = sample(temperature)
+        ratio = compression_ratio(text)
+        accepted = ratio <= compression_ratio_threshold and mean_logprob >= logprob_threshold
+        attempts.append((temperature, text, ratio, mean_logprob, accepted))
+        if accepted:
+            break
+    return attempts[-1], attempts
+
+
+def pack_windows(utterances, min_seconds: float, max_seconds: float, rng) -> list[list]:
+    """Groups utterances (in the given order) into windows of ``min_seconds``..``max_seconds`` of speech — the
+    30-s windows Whisper is trained on, filled with several utterances instead of padding."""
+    if not 0 < min_seconds <= max_seconds <= 30:
+        raise ValueError(f"need 0 < min_seconds ≤ max_seconds ≤ 30, got {min_seconds}, {max_seconds}")
+    windows, current, seconds, target = [], [], 0.0, rng.uniform(min_seconds, max_seconds)
+    for utt in utterances:
+        if current and seconds + utt.seconds > target:
+            windows.append(current)
+            current, seconds, target = [], 0.0, rng.uniform(min_seconds, max_seconds)
+        current.append(utt)
+        seconds += utt.seconds
+    return windows + ([current] if current else [])
+
+
+def token_centres(n_tokens: int, seconds: float, frames_per_second: float = 50.0) -> list[float]:
+    """Where (in encoder frames, 20 ms each) each of ``n_tokens`` text tokens, then ``<|endoftext|>``, is spoken,
+    assuming the tokens share the utterance's ``seconds`` evenly: the target of the guided-attention loss."""
+    return [seconds * frames_per_second * (k + 0.5) / n_tokens for k in range(n_tokens)] + [seconds * frames_per_second]
+
+
+def guided_attention_loss(attention, centres, width: float = 15.0):
+    """Tachibana et al. (2017): penalise cross-attention far from where each token is spoken.
+
+    ``attention`` is ``(batch, queries, frames)`` (averaged over layers and heads); ``centres`` gives, per batch
+    item, the expected frame of each query, or None for queries without a target (the prompt). The loss is the mean
+    attention mass outside a Gaussian of ``width`` frames around the centre.
+    """
+    import torch
+
+    batch, queries, n_frames = attention.shape
+    expected = torch.full((batch, queries), float("nan"))
+    for b, item in enumerate(centres):
+        expected[b, : len(item)] = torch.tensor([float("nan") if c is None else c for c in item])
+    mask = ~expected.isnan()
+    frames = torch.arange(n_frames, dtype=attention.dtype)
+    penalty = 1 - torch.exp(-0.5 * ((frames - expected.nan_to_num(0.0)[..., None]) / width) ** 2)
+    return (attention * penalty).sum(-1)[mask].mean()
+
+
+class CrossAttentionRecorder:
+    """Records the decoder's cross-attention weights on every forward pass inside a ``with`` block (``.weights``:
+    one tensor ``(batch, heads, queries, frames)`` per layer). Inside the block the decoder's cross-attention
+    layers compute attention explicitly ("eager"), since the fused SDPA kernel does not return weights; the encoder
+    keeps SDPA. Used by 05 (guided attention, attention maps)."""
+
+    def __init__(self, model):
+        self.layers = [layer.encoder_attn for layer in model.model.decoder.layers]
+        self.weights = []
+        self._saved = []
+
+    def __enter__(self):
+        import copy
+
+        for layer in self.layers:
+            eager = copy.copy(layer.config)
+            eager._attn_implementation = "eager"
+            self._saved.append((layer, layer.config, layer.register_forward_hook(self._record)))
+            layer.config = eager
+        return self
+
+    def __exit__(self, *exc):
+        for layer, config, handle in self._saved:
+            layer.config = config
+            handle.remove()
+        self._saved.clear()
+        return False
+
+    def _record(self, _module, _inputs, outputs):
+        self.weights.append(outputs[1])
+
+    def mean(self):
+        """The recorded attention averaged over layers and heads, ``(batch, queries, frames)``; then cleared."""
+        import torch
+
+        averaged = torch.stack(self.weights).mean(dim=(0, 2))
+        self.weights.clear()
+        return averaged

@@ -71,3 +71,11 @@ def test_no_silent_fallback_when_the_hub_is_unreachable(monkeypatch):
 def test_unknown_model_ids(model_id, message):
     with pytest.raises(ValueError, match=message):
         H.resolve_model(model_id, {"tiny": build_toy})
+
+
+def test_builder_options_distinguish_miniatures():
+    def builder(directory, n_mels=80):
+        (directory / "config.json").write_text(f'{{"n_mels": {n_mels}}}')
+
+    small, large = H.resolve_model("tiny", {"tiny": builder}), H.resolve_model("tiny", {"tiny": builder}, n_mels=128)
+    assert small != large and '"n_mels": 128' in (H.cache_dir("models") / large.split("/")[-1] / "config.json").read_text()
