@@ -133,3 +133,12 @@ def test_cli_models_fails_fast_offline():
     done = subprocess.run([sys.executable, "-m", "helpers", "models", "--profile", "smoke"],
                           capture_output=True, text=True, timeout=60)
     assert done.returncode == 2 and "names no hub checkpoints" in done.stderr
+
+
+def test_test_workers_share_the_cores_between_their_kernels():
+    """conftest.py: kernels started by one xdist worker get its share of the cores, not all of them (CI ran the
+    notebooks 10x slower when every worker's kernels inherited the controller's thread count)."""
+    import os
+    workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
+    threads = int(os.environ["OMP_NUM_THREADS"])
+    assert threads * workers <= max(workers, len(os.sched_getaffinity(0)))
