@@ -14,6 +14,7 @@ Used by 05. Radford et al. (2022), *Robust Speech Recognition via Large-Scale We
 """
 from __future__ import annotations
 
+import logging
 import re
 from pathlib import Path
 
@@ -25,6 +26,21 @@ REAL_SIZES = {  # the published architectures (Radford et al. 2022, table 1): wi
     "base": dict(d_model=512, layers=6, heads=8),
     "small": dict(d_model=768, layers=12, heads=12),
 }
+
+
+class _UnactionableGenerateWarnings(logging.Filter):
+    """transformers 5.23: ``WhisperForConditionalGeneration.generate`` calls ``GenerationMixin.generate`` with its
+    own generation config *and* ``suppress_tokens``/``max_length`` (a workaround in the library, PR #48108), so every
+    call logs "Passing `generation_config` together …" and "Both `max_new_tokens` … and `max_length` …" although
+    the caller did nothing wrong. Those two messages, and only those, are dropped."""
+
+    NOISE = ("Passing `generation_config` together", "Both `max_new_tokens`", "Both `min_new_tokens`")
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not record.getMessage().startswith(self.NOISE)
+
+
+logging.getLogger("transformers.generation.utils").addFilter(_UnactionableGenerateWarnings())
 
 
 def _bytes_to_unicode() -> dict[int, str]:

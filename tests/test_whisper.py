@@ -1,5 +1,7 @@
 """helpers.whisper: the offline tokenizer equals openai-whisper's, the miniature reloads with its generation
 config, and the converter carries the same weights between openai-whisper and transformers."""
+import logging
+
 import numpy as np
 import pytest
 import torch
@@ -88,3 +90,11 @@ def test_from_openai_rejects_an_incomplete_checkpoint(miniature):
     del checkpoint["model_state_dict"]["decoder.ln.weight"]
     with pytest.raises(ValueError, match="lacks.*decoder.ln.weight"):
         W.from_openai(checkpoint)
+
+
+def test_only_the_unactionable_generate_warnings_are_filtered():
+    logger = logging.getLogger("transformers.generation.utils")
+    make = lambda message: logger.makeRecord(logger.name, logging.WARNING, __file__, 0, message, (), None)  # noqa: E731
+    assert not logger.filter(make("Passing `generation_config` together with generation-related arguments"))
+    assert not logger.filter(make("Both `max_new_tokens` (=40) and `max_length`(=448) seem to have been set."))
+    assert logger.filter(make("The attention mask is not set"))
