@@ -1,5 +1,7 @@
 """Shared steps of the notebook tests (tests/test_nbNN_*.py): a papermill run under the smoke profile, its
 records held to tests/golden/, and the same-seed determinism check."""
+import pytest
+
 import golden
 from helpers import runner
 
@@ -24,3 +26,20 @@ def same_seed_same_records(stem, tmp_path):
     deterministic = {name for name in first if not golden.is_timing(name)}
     assert deterministic, "the notebook records nothing to compare"
     assert {n: first[n] for n in deterministic} == {n: second[n] for n in deterministic}
+
+
+def standard_tests(stem):
+    """The two tests every notebook's module has, bound to ``stem``: its smoke run meets the golden records, and
+    the same seed gives the same records. A module binds them by name so that pytest collects them there::
+
+        test_smoke_run_meets_golden_records, test_same_seed_gives_identical_records = standard_tests(STEM)
+    """
+    @pytest.mark.notebook
+    def test_smoke_run_meets_golden_records(tmp_path):
+        smoke_meets_golden(stem, tmp_path)
+
+    @pytest.mark.notebook
+    def test_same_seed_gives_identical_records(tmp_path):
+        same_seed_same_records(stem, tmp_path)
+
+    return test_smoke_run_meets_golden_records, test_same_seed_gives_identical_records

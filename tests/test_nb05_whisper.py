@@ -7,19 +7,11 @@ import pytest
 import golden
 from helpers import runner
 from helpers.records import read_records
-from notebook_runs import run_smoke, same_seed_same_records, smoke_meets_golden
+from notebook_runs import run_smoke, standard_tests
 
 STEM = "05_whisper"
 
-
-@pytest.mark.notebook
-def test_smoke_run_meets_golden_records(tmp_path):
-    smoke_meets_golden(STEM, tmp_path)
-
-
-@pytest.mark.notebook
-def test_same_seed_gives_identical_records(tmp_path):
-    same_seed_same_records(STEM, tmp_path)
+test_smoke_run_meets_golden_records, test_same_seed_gives_identical_records = standard_tests(STEM)
 
 
 @pytest.mark.notebook
