@@ -121,3 +121,40 @@ def prefix_beam_search(log_probs, beam_size: int = 8, blank: int = 0) -> list[in
         ranked = sorted(candidates.items(), key=lambda kv: np.logaddexp(*kv[1]), reverse=True)
         beams = {prefix: tuple(scores) for prefix, scores in ranked[:beam_size]}
     return list(max(beams.items(), key=lambda kv: np.logaddexp(*kv[1]))[0])
+
+
+def forced_align(log_probs, target, blank: int = 0) -> list[int]:
+    """The frame at which each target symbol is first emitted on the most likely CTC path that spells ``target``.
+
+    The Viterbi version of the α recursion in :func:`ctc_loss` (max instead of logsumexp, with back-pointers);
+    notebook 05 uses it to find where each word is spoken. ``log_probs`` is ``(T, C)``; raises ``ValueError`` when
+    no alignment of the target fits in T frames.
+    """
+    log_probs = np.asarray(log_probs, dtype=np.float64)
+    target = [int(t) for t in target]
+    if blank in target:
+        raise ValueError(f"the target contains the blank symbol {blank}")
+    extended = [blank]
+    for symbol in target:
+        extended += [symbol, blank]
+    T, S = len(log_probs), len(extended)
+    skip = np.array([s >= 2 and extended[s] != blank and extended[s] != extended[s - 2] for s in range(S)])
+    emit = log_probs[:, extended]
+    score = np.full(S, NEVER)
+    score[:2] = emit[0, :2]
+    came_from = np.zeros((T, S), dtype=np.int64)  # 0: stayed in s, 1: from s−1, 2: from s−2
+    for t in range(1, T):
+        step = np.concatenate([[NEVER], score[:-1]])
+        jump = np.where(skip, np.concatenate([[NEVER, NEVER], score[:-2]]), NEVER)
+        options = np.stack([score, step, jump])
+        came_from[t] = options.argmax(0)
+        score = options.max(0) + emit[t]
+    state = S - 1 if S == 1 or score[S - 1] >= score[S - 2] else S - 2
+    if score[state] < NEVER / 2:
+        raise ValueError(f"a target of {len(target)} symbols does not fit in {T} frames")
+    first_frame = [0] * len(target)
+    for t in range(T - 1, -1, -1):
+        if extended[state] != blank:
+            first_frame[(state - 1) // 2] = t  # overwritten until the earliest frame of the symbol
+        state -= came_from[t, state]
+    return first_frame

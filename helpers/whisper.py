@@ -265,12 +265,6 @@ def pack_windows(utterances, min_seconds: float, max_seconds: float, rng) -> lis
     return windows + ([current] if current else [])
 
 
-def token_centres(n_tokens: int, seconds: float, frames_per_second: float = 50.0) -> list[float]:
-    """Where (in encoder frames, 20 ms each) each of ``n_tokens`` text tokens, then ``<|endoftext|>``, is spoken,
-    assuming the tokens share the utterance's ``seconds`` evenly: the target of the guided-attention loss."""
-    return [seconds * frames_per_second * (k + 0.5) / n_tokens for k in range(n_tokens)] + [seconds * frames_per_second]
-
-
 def guided_attention_loss(attention, centres, width: float = 15.0):
     """Tachibana et al. (2017): penalise cross-attention far from where each token is spoken.
 

@@ -1,4 +1,5 @@
 """helpers.ctc: the collapse map, the loss against PyTorch and brute force, and the decoders on known cases."""
+import itertools
 import math
 
 import numpy as np
@@ -76,3 +77,20 @@ def test_beam_search_keeps_doubled_labels_apart_from_repeats():
     assert ctc.prefix_beam_search(frames, beam_size=4) == [1, 1] == ctc.greedy_decode(frames)
     with pytest.raises(ValueError, match="beam_size 0"):
         ctc.prefix_beam_search(frames, beam_size=0)
+
+
+def test_forced_alignment_is_the_best_path_found_by_enumeration():
+    rng = np.random.default_rng(1)
+    for target in ([1], [1, 2], [2, 2], [1, 2, 1]):
+        log_probs = torch.tensor(rng.normal(size=(7, 3))).log_softmax(-1).numpy()
+        paths = [p for p in itertools.product(range(3), repeat=7) if ctc.collapse(p) == target]
+        best = max(paths, key=lambda p: log_probs[np.arange(7), p].sum())
+        first = [t for t in range(7) if best[t] != 0 and (t == 0 or best[t - 1] != best[t])]
+        assert ctc.forced_align(log_probs, target) == first
+
+
+def test_forced_alignment_refuses_targets_that_do_not_fit():
+    with pytest.raises(ValueError, match="does not fit in 2 frames"):
+        ctc.forced_align(np.log(np.full((2, 3), 1 / 3)), [1, 1])
+    with pytest.raises(ValueError, match="contains the blank"):
+        ctc.forced_align(np.zeros((3, 3)), [0])
