@@ -1,4 +1,4 @@
-"""Connectionist Temporal Classification from scratch: the collapse map, the loss, and two decoders.
+"""Connectionist Temporal Classification from scratch: the collapse map, the loss, two decoders and forced alignment.
 
 Written in notebook 03 as the lesson (each function is shown there and checked against PyTorch or brute force),
 and reused by the later ASR notebooks. Conventions follow ``torch.nn.functional.ctc_loss``: ``log_probs`` are
