@@ -196,13 +196,15 @@ def from_openai(checkpoint: dict):
     return model
 
 
-def greedy_decode(model, input_features, prompt: list[int], max_new_tokens: int = 40, eot: int = 50_257,
-                  suppress_at_start: tuple[int, ...] = (220, 50_257)):
-    """Greedy decoding written out: run the encoder once, then feed the growing token sequence to the decoder and
-    append the most likely next token until ``<|endoftext|>``. Returns the new tokens and their log-probabilities.
+def decode(model, input_features, prompt: list[int], temperature: float = 0.0, generator=None,
+           max_new_tokens: int = 40, eot: int = 50_257, suppress_at_start: tuple[int, ...] = (220, 50_257)):
+    """Decoding written out: run the encoder once, then feed the growing token sequence to the decoder and append the
+    next token until ``<|endoftext|>`` — the most likely one at ``temperature`` 0 (greedy), else one sampled from
+    softmax(logits / temperature) with ``generator``. Returns the new tokens and their log-probabilities (at T = 1).
 
     Like both libraries, the first token may not be a bare space (220) or end-of-text (``suppress_at_start``).
-    No key/value cache, so each step recomputes the whole prefix: clear, and fine for short outputs.
+    No key/value cache, so each step recomputes the whole prefix: clear, and fine for short outputs. Used by 05
+    (greedy decoding checked against both libraries, temperature fallback).
     """
     import torch
 
@@ -212,10 +214,12 @@ def greedy_decode(model, input_features, prompt: list[int], max_new_tokens: int 
         for step_index in range(max_new_tokens):
             hidden = model.model.decoder(input_ids=torch.tensor([tokens], device=encoder_states.device),
                                          encoder_hidden_states=encoder_states)
-            step = model.proj_out(hidden.last_hidden_state[0, -1]).log_softmax(-1)
+            logits = model.proj_out(hidden.last_hidden_state[0, -1]).cpu()
+            step = logits.log_softmax(-1)
             if step_index == 0:
-                step[list(suppress_at_start)] = -float("inf")
-            token = int(step.argmax())
+                logits[list(suppress_at_start)] = -float("inf")
+            token = int(logits.argmax()) if temperature == 0 else int(
+                torch.multinomial((logits / temperature).softmax(-1), 1, generator=generator))
             tokens.append(token)
             log_probs.append(float(step[token]))
             if token == eot:
