@@ -3,7 +3,7 @@ cores shared between xdist workers. (`make test` runs `--dist loadfile`, which k
 and each tests/test_nbNN file, whole on one worker.)"""
 import os
 
-from helpers.runner import kernel_settings
+from helpers.notebook.runner import kernel_settings
 
 # Kernels (papermill and nbval) inherit this environment; huggingface_hub reads it at import time.
 os.environ.update(kernel_settings(offline=True))

@@ -7,8 +7,8 @@ import sys
 
 import yaml
 
-from . import runner
-from .records import read_records
+from .notebook import runner
+from .core.records import read_records
 
 
 def _assignment(text: str) -> tuple[str, object]:

@@ -3,7 +3,7 @@ records held to tests/golden/, and the same-seed determinism check."""
 import pytest
 
 import golden
-from helpers import runner
+from helpers.notebook import runner
 
 SMOKE = runner.load_profile("smoke")
 

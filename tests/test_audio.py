@@ -1,4 +1,4 @@
-"""helpers.audio: load/save/resample/normalise, and a clear error for every bad input."""
+"""helpers.core.audio: load/save/resample/normalise, and a clear error for every bad input."""
 import numpy as np
 import pytest
 import soundfile as sf

@@ -1,9 +1,9 @@
-"""helpers.corpus: deterministic, cached, held-out speakers, torch dataset + collate, and clear bad-input errors."""
+"""helpers.data.corpus: deterministic, cached, held-out speakers, torch dataset + collate, and clear bad-input errors."""
 import numpy as np
 import pytest
 import torch
 
-import helpers.corpus as C
+import helpers.data.corpus as C
 
 SMALL = dict(n_train=6, n_test=3, min_words=1, max_words=2)
 

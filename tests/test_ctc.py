@@ -1,4 +1,4 @@
-"""helpers.ctc: the collapse map, the loss against PyTorch and brute force, and the decoders on known cases."""
+"""helpers.families.ctc: the collapse map, the loss against PyTorch and brute force, and the decoders on known cases."""
 import itertools
 import math
 
@@ -7,7 +7,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from helpers import ctc
+from helpers.families import ctc
 
 
 @pytest.mark.parametrize("path, expected", [

@@ -1,4 +1,4 @@
-"""helpers.display: compact players and figures, the explorer, and their bad inputs."""
+"""helpers.notebook.display: compact players and figures, the explorer, and their bad inputs."""
 import base64
 import io
 import re
@@ -48,7 +48,7 @@ def test_figures_and_compact_png():
     import matplotlib.pyplot as plt
 
     fig = H.show_wave_spec(H.tone(440, 0.5, 16000), 16000, title="t")
-    png = base64.b64decode(H.display.compact_png(fig))
+    png = base64.b64decode(H.notebook.display.compact_png(fig))
     assert png.startswith(b"\x89PNG") and len(png) < 60_000
     plt.close("all")
 

@@ -1,4 +1,4 @@
-"""helpers.features: the from-scratch STFT, mel and MFCC match librosa; bad parameters are refused."""
+"""helpers.signal.features: the from-scratch STFT, mel and MFCC match librosa; bad parameters are refused."""
 import librosa
 import numpy as np
 import pytest

@@ -1,10 +1,10 @@
-"""helpers.models / helpers.cache: miniatures built once, local directories, and the offline hub error."""
+"""helpers.zoo / helpers.core.cache: miniatures built once, local directories, and the offline hub error."""
 import time
 
 import pytest
 
 import helpers as H
-from helpers.models import ModelUnavailableError
+from helpers.zoo import ModelUnavailableError
 
 
 @pytest.fixture(autouse=True)

@@ -4,8 +4,8 @@ language and decoder with each run's records checked, and the committed default 
 import pytest
 
 import golden
-from helpers import runner
-from helpers.records import read_records
+from helpers.notebook import runner
+from helpers.core.records import read_records
 from notebook_runs import run_smoke, standard_tests
 
 STEM = "03_ctc_asr"

@@ -5,8 +5,8 @@ WER: the issue's 10 % target is not reached on a CPU budget, see the README)."""
 import pytest
 
 import golden
-from helpers import runner
-from helpers.records import read_records
+from helpers.notebook import runner
+from helpers.core.records import read_records
 from notebook_runs import run_smoke, standard_tests
 
 STEM = "05_whisper"

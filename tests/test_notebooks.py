@@ -3,7 +3,7 @@
 from pathlib import Path
 
 import golden
-from helpers import runner
+from helpers.notebook import runner
 from notebook_runs import SMOKE
 
 

@@ -1,4 +1,4 @@
-"""helpers.records: records written by a kernel-less display and read back from a notebook file, and the CLI."""
+"""helpers.core.records: records written by a kernel-less display and read back from a notebook file, and the CLI."""
 import json
 import subprocess
 import sys
@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import helpers as H
-from helpers.records import MIME
+from helpers.core.records import MIME
 
 
 def notebook_with(*records):

@@ -1,4 +1,4 @@
-"""helpers.runner: profiles and parameters validated before anything runs; runs, failures, refresh, CLI."""
+"""helpers.notebook.runner: profiles and parameters validated before anything runs; runs, failures, refresh, CLI."""
 import subprocess
 import sys
 import textwrap
@@ -6,7 +6,7 @@ import textwrap
 import nbformat
 import pytest
 
-from helpers import runner
+from helpers.notebook import runner
 
 
 def make_notebook(path, parameters="seed = 0\nscale = 2.0", body="import helpers as H\nH.record('out', seed * scale)"):

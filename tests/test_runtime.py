@@ -1,4 +1,4 @@
-"""helpers.runtime: seeding, device choice (no silent fallback), timer and real-time factor."""
+"""helpers.core.runtime: seeding, device choice (no silent fallback), timer and real-time factor."""
 import random
 import time
 

@@ -1,4 +1,4 @@
-"""helpers.speech: eSpeak NG through ctypes — deterministic, speakers that differ, Mandarin through pinyin."""
+"""helpers.data.speech: eSpeak NG through ctypes — deterministic, speakers that differ, Mandarin through pinyin."""
 import numpy as np
 import pytest
 

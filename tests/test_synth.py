@@ -1,4 +1,4 @@
-"""helpers.synth: signals with the frequencies, levels and SNRs they promise."""
+"""helpers.data.synth: signals with the frequencies, levels and SNRs they promise."""
 import numpy as np
 import pytest
 
@@ -53,7 +53,7 @@ def test_chord_arpeggio_drums():
     arp = H.arpeggio(["A3", 440.0], 0.25, 22050)
     assert len(arp) == 2 * int(0.25 * 22050)
     assert peak_hz(arp[int(0.25 * 22050):], 22050) == pytest.approx(440, abs=5)
-    for kind in H.synth.DRUMS:
+    for kind in H.data.synth.DRUMS:
         hit = H.drum(kind, 22050)
         assert np.abs(hit).max() == pytest.approx(0.8, rel=1e-3)
         assert np.abs(hit[: len(hit) // 10]).mean() > np.abs(hit[-len(hit) // 10:]).mean()

@@ -1,7 +1,7 @@
-"""helpers.text: character tokenizer with a blank, error rates and the confusion view."""
+"""helpers.data.text: character tokenizer with a blank, error rates and the confusion view."""
 import pytest
 
-from helpers.text import CharTokenizer, confusions, error_rates
+from helpers.data.text import CharTokenizer, confusions, error_rates
 
 
 def test_tokenizer_round_trip_and_blank():

@@ -1,4 +1,4 @@
-"""helpers.whisper: the offline tokenizer equals openai-whisper's, the miniature reloads with its generation
+"""helpers.families.whisper: the offline tokenizer equals openai-whisper's, the miniature reloads with its generation
 config, and the converter carries the same weights between openai-whisper and transformers."""
 import logging
 
@@ -9,7 +9,7 @@ import whisper
 from whisper.tokenizer import get_tokenizer
 
 import helpers as H
-from helpers import whisper as W
+from helpers.families import whisper as W
 
 
 @pytest.fixture(scope="module")

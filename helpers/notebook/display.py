@@ -8,7 +8,7 @@ import inspect
 
 import numpy as np
 
-from .audio import check_audio, check_sample_rate, resample
+from ..core.audio import check_audio, check_sample_rate, resample
 
 MAX_PLAYER_SECONDS = 30.0
 MP3_RATES = (8000, 11025, 12000, 16000, 22050, 24000, 32000, 44100, 48000)

@@ -1,7 +1,7 @@
 """The synthetic speech corpus that the ASR and TTS notebooks train and evaluate on (03 CTC, 04 wav2vec 2.0,
 05 Whisper, 06 SenseVoice, 07 CosyVoice).
 
-Utterances are synthesised with eSpeak NG (:mod:`helpers.speech`): English or Mandarin digit strings, command
+Utterances are synthesised with eSpeak NG (:mod:`helpers.data.speech`): English or Mandarin digit strings, command
 words, or short sentences, each with its transcript, language and speaker. Speakers are eSpeak voices and variants
 with per-utterance rate and pitch jitter; noise at a chosen SNR is optional. The **test split uses speakers that
 the training split never hears**, so a test score measures generalisation, not memorisation.
@@ -22,9 +22,9 @@ from pathlib import Path
 
 import numpy as np
 
-from .audio import check_sample_rate, resample
-from .cache import build_once, cache_dir
-from .runtime import progress
+from ..core.audio import check_sample_rate, resample
+from ..core.cache import build_once, cache_dir
+from ..core.runtime import progress
 from .speech import ESPEAK_SR, MANDARIN_VOICE, check_voice, speak, to_pinyin
 from .synth import add_noise
 

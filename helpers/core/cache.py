@@ -13,7 +13,7 @@ from typing import Callable
 
 def cache_dir(*parts: str) -> Path:
     """The project's cache (corpora, miniatures): ``$ALM_CACHE`` or ``.cache/`` at the repository root."""
-    root = Path(os.environ.get("ALM_CACHE") or Path(__file__).resolve().parents[1] / ".cache")
+    root = Path(os.environ.get("ALM_CACHE") or Path(__file__).resolve().parents[2] / ".cache")
     return root.joinpath(*parts)
 
 

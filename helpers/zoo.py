@@ -17,7 +17,7 @@ import re
 from pathlib import Path
 from typing import Callable
 
-from .cache import build_once, cache_dir
+from .core.cache import build_once, cache_dir
 
 HUB_ID = re.compile(r"[A-Za-z0-9][\w.-]*/[\w.-]+")
 SKIP_FILES = ["*.msgpack", "*.h5", "*.ot", "*.onnx", "*.tflite", "tf_model*", "flax_model*", "*.mlmodel"]

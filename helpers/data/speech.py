@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .audio import check_sample_rate, resample
+from ..core.audio import check_sample_rate, resample
 
 ESPEAK_SR = 22_050
 RATE_RANGE = (80, 450)  # words per minute

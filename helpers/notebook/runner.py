@@ -20,9 +20,9 @@ from pathlib import Path
 
 import yaml
 
-from .records import read_records
+from ..core.records import read_records
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 NOTEBOOKS = ROOT / "notebooks"
 PROFILES = NOTEBOOKS / "profiles.yaml"
 VOLATILE_CELL_METADATA = ("papermill", "execution")
@@ -264,7 +264,7 @@ def refresh(selection=None) -> list[RunResult]:
 
 def hub_ids(profile: Profile) -> list[str]:
     """The hub checkpoints a profile names (values of parameters called ``model_id`` or ``*_model_id``)."""
-    from .models import HUB_ID
+    from ..zoo import HUB_ID
 
     ids = []
     for params in profile.overrides.values():
@@ -276,7 +276,7 @@ def hub_ids(profile: Profile) -> list[str]:
 
 def prefetch(profile_name: str) -> list[str]:
     """Downloads every hub checkpoint that ``profile_name`` names into the local hub cache (``make models``)."""
-    from .models import download
+    from ..zoo import download
 
     profile = load_profile(profile_name)
     ids = hub_ids(profile)

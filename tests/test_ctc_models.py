@@ -1,17 +1,18 @@
-"""helpers.asr and helpers.training: model shapes, features, batching, SpecAugment and the training loop."""
+"""helpers.families.ctc (acoustic models) and helpers.core.training: shapes, features, batching, SpecAugment, the loop."""
 import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
 
 import helpers as H
-from helpers import asr, training
+from helpers.core import training
+from helpers.families import ctc
 
 
-@pytest.mark.parametrize("kind", asr.MODELS)
+@pytest.mark.parametrize("kind", ctc.MODELS)
 def test_models_give_log_probs_at_a_quarter_of_the_frames(kind):
     torch.manual_seed(0)
-    model = asr.build_ctc_model(kind, n_mels=40, vocab_size=12).eval()
+    model = ctc.build_ctc_model(kind, n_mels=40, vocab_size=12).eval()
     lengths = torch.tensor([101, 64])
     log_probs, out_lengths = model(torch.randn(2, 101, 40), lengths)
     assert log_probs.shape == (2, 26, 12) and out_lengths.tolist() == [26, 16]
@@ -20,7 +21,7 @@ def test_models_give_log_probs_at_a_quarter_of_the_frames(kind):
 
 def test_conformer_ignores_padding():
     torch.manual_seed(0)
-    model = asr.build_ctc_model("conformer", n_mels=40, vocab_size=5).eval()
+    model = ctc.build_ctc_model("conformer", n_mels=40, vocab_size=5).eval()
     x = torch.randn(1, 60, 40)
     alone, _ = model(x, torch.tensor([60]))
     padded, _ = model(torch.cat([x, torch.zeros(1, 40, 40)], dim=1), torch.tensor([60]))  # as collate pads
@@ -29,18 +30,18 @@ def test_conformer_ignores_padding():
 
 def test_unknown_model():
     with pytest.raises(ValueError, match="unknown model 'gru'"):
-        asr.build_ctc_model("gru", 80, 10)
+        ctc.build_ctc_model("gru", 80, 10)
 
 
 def test_log_mel_features_are_normalised_frames():
-    feats = asr.log_mel_features(H.tone(440, 1.0, 16000) + H.noise(1.0, 16000, seed=1))
+    feats = ctc.log_mel_features(H.tone(440, 1.0, 16000) + H.noise(1.0, 16000, seed=1))
     assert feats.shape == (101, 80) and feats.dtype == torch.float32
     assert abs(feats.mean().item()) < 1e-4 and feats.std().item() == pytest.approx(1.0, abs=1e-3)
 
 
 def test_a_model_can_overfit_one_utterance():
     torch.manual_seed(0)
-    model = asr.build_ctc_model("lstm", n_mels=40, vocab_size=4, d_model=32)
+    model = ctc.build_ctc_model("lstm", n_mels=40, vocab_size=4, d_model=32)
     x, target = torch.randn(1, 80, 40), torch.tensor([[1, 2, 3, 1]])
     opt = torch.optim.Adam(model.parameters(), lr=1e-2)
 

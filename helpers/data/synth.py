@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .audio import check_audio, check_sample_rate
+from ..core.audio import check_audio, check_sample_rate
 
 MAX_SECONDS = 600.0
 DRUMS = ("kick", "snare", "hihat")

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .audio import check_audio, check_sample_rate
+from ..core.audio import check_audio, check_sample_rate
 
 
 def _check_fft(n_fft: int, hop_length: int | None) -> int:

@@ -1,0 +1,1 @@
+"""Running notebooks (papermill, profiles, refresh) and showing things in them (players, figures)."""

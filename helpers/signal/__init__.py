@@ -1,0 +1,1 @@
+"""Signal processing from scratch: STFT, mel filterbank, log-mel and MFCC (notebook 01 onwards)."""
