@@ -21,6 +21,7 @@ else
 TORCH_SPEC ?= torch==$(TORCH_VERSION)+cpu --extra-index-url https://download.pytorch.org/whl/cpu --retries 0
 endif
 WHISPER_VERSION := 20250625
+NO_DEPS := openai-whisper==$(WHISPER_VERSION) resemblyzer==0.1.4 basic-pitch==0.4.0  # see requirements.txt
 
 .PHONY: help setup run smoke test lab refresh models clean
 
@@ -35,7 +36,7 @@ $(STAMP): requirements.txt constraints.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet $(TORCH_SPEC)
 	$(PY) -m pip install --quiet -r requirements.txt -c constraints.txt
-	$(PY) -m pip install --quiet --no-deps openai-whisper==$(WHISPER_VERSION) -e .
+	$(PY) -m pip install --quiet --no-deps $(NO_DEPS) -e .
 	@touch $@
 
 run: $(STAMP) ## execute the notebooks (PROFILE=..., NB=01) into runs/PROFILE/ with HTML and a summary table

@@ -1,4 +1,4 @@
-"""Command line: ``python -m helpers {run,refresh,models,records,params} ...`` (the Makefile's targets use it)."""
+"""Command line: ``python -m helpers {run,refresh,models,records,params,zoo} ...`` (the Makefile's targets use it)."""
 from __future__ import annotations
 
 import argparse
@@ -7,6 +7,7 @@ import sys
 
 import yaml
 
+from . import zoo
 from .notebook import runner
 from .core.records import read_records
 
@@ -36,6 +37,14 @@ def main(argv=None) -> int:
     records.add_argument("notebook")
     params = sub.add_parser("params", help="print a notebook's parameters and their defaults")
     params.add_argument("notebook", help="01, 01_signal_basics or a path")
+    zoo_parser = sub.add_parser("zoo", help="the project's pretrained miniatures: list them, or train one with its recipe")
+    zoo_sub = zoo_parser.add_subparsers(dest="zoo_command", required=True)
+    zoo_sub.add_parser("list", help="the recipes and the released models")
+    train = zoo_sub.add_parser("train", help="train a zoo model from nothing, measure it and write its card")
+    train.add_argument("name", help="e.g. whisper-mini")
+    train.add_argument("--smoke", action="store_true", help="the same recipe at seconds scale, into the cache")
+    train.add_argument("--output", help="folder to write (default zoo/NAME)")
+    train.add_argument("--force", action="store_true", help="replace a released model")
     args = parser.parse_args(argv)
 
     try:
@@ -52,6 +61,12 @@ def main(argv=None) -> int:
             return 0
         if args.command == "records":
             print(json.dumps(read_records(args.notebook), indent=1))
+            return 0
+        if args.command == "zoo":
+            if args.zoo_command == "list":
+                print("recipes:", ", ".join(sorted(zoo.RECIPES)), "· released:", ", ".join(zoo.zoo_models()) or "none")
+            else:
+                print(f"trained into {zoo.train(args.name, args.smoke, args.output, args.force)}")
             return 0
         path = runner.list_notebooks([args.notebook])[0]
         print(yaml.safe_dump(runner.notebook_parameters(path), sort_keys=False, allow_unicode=True), end="")

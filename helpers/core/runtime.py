@@ -5,6 +5,7 @@ Used by the setup cell of every notebook.
 from __future__ import annotations
 
 import importlib.metadata
+import os
 import platform
 import random
 import time
@@ -44,6 +45,13 @@ def pick_device(device: str = "auto") -> str:
     if (device == "cuda" and not cuda) or (device == "mps" and not mps):
         raise ValueError(f"device {device!r} was asked for but is not available here; use device='auto' or 'cpu'")
     return device
+
+
+def cpu_threads() -> int:
+    """This process's share of the cores: ``OMP_NUM_THREADS`` when set (the test workers and kernels set it), else
+    every core it may run on. Runtimes with their own thread pools (CTranslate2, onnxruntime) are given this."""
+    value = os.environ.get("OMP_NUM_THREADS", "")
+    return int(value) if value.isdigit() and int(value) > 0 else len(os.sched_getaffinity(0))
 
 
 class Timer:

@@ -25,10 +25,10 @@ import numpy as np
 from ..core.audio import check_sample_rate, resample
 from ..core.cache import build_once, cache_dir
 from ..core.runtime import progress
-from .speech import ESPEAK_SR, MANDARIN_VOICE, check_voice, speak, to_pinyin
+from .speech import ESPEAK_SR, MANDARIN_VOICE, Word, check_voice, speak_words, to_pinyin
 from .synth import add_noise
 
-CORPUS_VERSION = 1  # bump when generation changes, so that cached corpora are rebuilt
+CORPUS_VERSION = 2  # bump when generation changes, so that cached corpora are rebuilt
 MAX_UTTERANCES = 50_000
 LANGUAGES = ("en", "zh")
 TASKS = ("digits", "words", "sentences")
@@ -135,7 +135,8 @@ class CorpusSpec:
 
 @dataclass
 class Utterance:
-    """One synthesised utterance: its audio (float32 mono), transcript and who said it how."""
+    """One synthesised utterance: its audio (float32 mono), transcript, who said it how, and its words with their
+    times in the audio (eSpeak's word events; a Mandarin word is one character)."""
 
     id: str
     text: str
@@ -146,6 +147,7 @@ class Utterance:
     split: str
     sample_rate: int
     audio: np.ndarray = field(repr=False)
+    words: list[Word] = field(default_factory=list, repr=False)
 
     @property
     def seconds(self) -> float:
@@ -170,13 +172,16 @@ def _synthesise(spec: CorpusSpec, split: str, index: int) -> Utterance:
     speaker = speakers[rng.integers(len(speakers))]
     rate, pitch = (int(rng.integers(lo, hi + 1)) for lo, hi in (spec.rate, spec.pitch))
     spoken = text if spec.language == "en" else to_pinyin(text)
-    audio = speak(spoken, voice=speaker, rate=rate, pitch=pitch)
+    audio, words = speak_words(spoken, voice=speaker, rate=rate, pitch=pitch)
     pads = (rng.uniform(*spec.pad_s, size=2) * ESPEAK_SR).astype(int)
     audio = resample(np.pad(audio, pads), ESPEAK_SR, spec.sample_rate)
     if spec.snr_db is not None:
         audio = add_noise(audio, spec.snr_db, sr=spec.sample_rate, seed=int(rng.integers(2**31)))
+    names = [w.text for w in words] if spec.language == "en" or len(words) != len(text) else list(text)
+    offset = pads[0] / ESPEAK_SR
+    words = [Word(name, round(w.start + offset, 4), round(w.end + offset, 4)) for name, w in zip(names, words)]
     return Utterance(f"{split}-{index:05d}", text, spec.language, speaker, rate, pitch, split, spec.sample_rate,
-                     audio.astype(np.float32))
+                     audio.astype(np.float32), words)
 
 
 def _write(spec: CorpusSpec, directory: Path) -> None:
@@ -186,7 +191,7 @@ def _write(spec: CorpusSpec, directory: Path) -> None:
         for i in progress(range(n), desc=f"synthesising {split}"):
             utt = _synthesise(spec, split, i)
             audio[utt.id] = np.round(utt.audio * 32767).astype(np.int16)
-            manifest.append({k: v for k, v in dataclasses.asdict(utt).items() if k != "audio"})
+            manifest.append({k: v for k, v in dataclasses.asdict(utt).items() if k != "audio"})  # words as dicts
         np.savez(directory / f"{split}.npz", **audio)
     (directory / "manifest.jsonl").write_text("".join(json.dumps(m, ensure_ascii=False) + "\n" for m in manifest))
     (directory / "spec.json").write_text(json.dumps(dataclasses.asdict(spec), indent=1, ensure_ascii=False))
@@ -275,6 +280,7 @@ def make_corpus(spec: CorpusSpec | None = None, **fields) -> Corpus:
     splits = {}
     for name in ("train", "test"):
         with np.load(path / f"{name}.npz") as audio:
-            splits[name] = [Utterance(**row, audio=audio[row["id"]].astype(np.float32) / 32767)
+            splits[name] = [Utterance(**{**row, "words": [Word(**w) for w in row["words"]]},
+                                      audio=audio[row["id"]].astype(np.float32) / 32767)
                             for row in rows if row["split"] == name]
     return Corpus(spec, path, splits["train"], splits["test"])

@@ -9,6 +9,10 @@ phase in wavegen.c, v1.52) that ``espeak_Terminate`` does not reset, so the same
 different samples depending on what was spoken before. :func:`speak` therefore loads a fresh copy of the
 library for every utterance (about 5 ms) and seeds its noise generator, making each call a pure function
 of its arguments.
+
+Word timings: eSpeak reports, through its synthesis callback, an event at the start of every word with its
+position in the text and in the audio. :func:`speak_words` returns them with the audio — the ground truth for
+Whisper's timestamps and for alignments (05 onwards).
 """
 from __future__ import annotations
 
@@ -16,6 +20,7 @@ import _ctypes
 import ctypes
 import re
 import threading
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
@@ -34,8 +39,30 @@ _INITIALIZE_DONT_EXIT = 0x8000
 _POS_CHARACTER = 1
 _CHARS_UTF8 = 1
 _PARAM_RATE, _PARAM_PITCH = 1, 3
-_SYNTH_CALLBACK = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.POINTER(ctypes.c_short), ctypes.c_int, ctypes.c_void_p)
+_EVENT_LIST_END, _EVENT_WORD, _EVENT_MESSAGE_END = 0, 1, 6
 _lock = threading.Lock()
+
+
+class _Event(ctypes.Structure):
+    """``espeak_EVENT`` of speak_lib.h (eSpeak NG 1.52): what happened, where in the text, where in the audio."""
+
+    _fields_ = [("type", ctypes.c_int), ("unique_identifier", ctypes.c_uint), ("text_position", ctypes.c_int),
+                ("length", ctypes.c_int), ("audio_position", ctypes.c_int), ("sample", ctypes.c_int),
+                ("user_data", ctypes.c_void_p), ("id", ctypes.c_char * 8)]
+
+
+_SYNTH_CALLBACK = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.POINTER(ctypes.c_short), ctypes.c_int,
+                                   ctypes.POINTER(_Event))
+
+
+@dataclass(frozen=True)
+class Word:
+    """A spoken word and where it is in the audio (seconds): from its start event to the next word's start (the
+    last word ends where eSpeak's output ends)."""
+
+    text: str
+    start: float
+    end: float
 
 
 def _paths() -> tuple[str, Path]:
@@ -73,13 +100,20 @@ def check_voice(voice: str) -> str:
     return voice
 
 
-def _synthesize(text: str, voice: str, rate: int, pitch: int) -> np.ndarray:
-    """One utterance in a freshly loaded libespeak-ng (see the module docstring), as int16 samples."""
+def _synthesize(text: str, voice: str, rate: int, pitch: int) -> tuple[np.ndarray, list[tuple[int, int, int]]]:
+    """One utterance in a freshly loaded libespeak-ng (see the module docstring), as int16 samples, and its word
+    events as (byte position in the UTF-8 text, byte length, first sample)."""
     library, data = _paths()
     chunks: list[np.ndarray] = []
+    words: list[tuple[int, int, int]] = []
 
     @_SYNTH_CALLBACK
-    def collect(wav, n, _events):
+    def collect(wav, n, events):
+        i = 0
+        while events[i].type != _EVENT_LIST_END:
+            if events[i].type == _EVENT_WORD:
+                words.append((events[i].text_position - 1, events[i].length, events[i].sample))
+            i += 1
         if n > 0:
             chunks.append(np.ctypeslib.as_array(wav, shape=(n,)).copy())
         return 0
@@ -109,17 +143,10 @@ def _synthesize(text: str, voice: str, rate: int, pitch: int) -> np.ndarray:
         finally:
             lib.espeak_Terminate()
             _ctypes.dlclose(lib._handle)
-    return np.concatenate(chunks) if chunks else np.zeros(0, np.int16)
+    return (np.concatenate(chunks) if chunks else np.zeros(0, np.int16)), words
 
 
-def speak(text: str, voice: str = "en", rate: int = 175, pitch: int = 50, sr: int | None = None) -> np.ndarray:
-    """Synthesises ``text`` and returns float32 mono audio at ``sr`` (default: eSpeak's own 22 050 Hz).
-
-    ``voice`` is a language (``"en"``, ``"en-us"``, ``"cmn-latn-pinyin"``) optionally with a variant
-    (``"en+Alex"``); ``rate`` is words per minute (80..450, default 175); ``pitch`` is 0..99 (default 50).
-    Deterministic: the same arguments give the same samples. Leading/trailing silence is kept as eSpeak
-    makes it. Raises ValueError for empty or over-long text, an unknown voice or an out-of-range parameter.
-    """
+def _check_request(text: str, voice: str, rate, pitch) -> None:
     if not isinstance(text, str) or not text.strip():
         raise ValueError(f"text to speak must be a non-empty string, got {text!r}")
     if len(text) > MAX_CHARS:
@@ -131,11 +158,33 @@ def speak(text: str, voice: str = "en", rate: int = 175, pitch: int = 50, sr: in
     for name, value, (lo, hi) in (("rate", rate, RATE_RANGE), ("pitch", pitch, PITCH_RANGE)):
         if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or not lo <= value <= hi:
             raise ValueError(f"{name} {value!r} must be a whole number in {lo}..{hi}")
-    samples = _synthesize(text, voice, int(rate), int(pitch))
+
+
+def speak_words(text: str, voice: str = "en", rate: int = 175, pitch: int = 50,
+                sr: int | None = None) -> tuple[np.ndarray, list[Word]]:
+    """Like :func:`speak`, and also the spoken words with their start and end times in seconds (eSpeak's word
+    events; for Mandarin, one word per pinyin syllable). Used by the corpus (timestamps, alignments)."""
+    _check_request(text, voice, rate, pitch)
+    samples, events = _synthesize(text, voice, int(rate), int(pitch))
     if not np.any(samples):
         raise ValueError(f"eSpeak NG produced no sound for {text[:40]!r} with voice {voice!r}")
+    encoded = text.encode("utf-8")
+    starts = [sample for _, _, sample in events] + [len(samples)]
+    words = [Word(encoded[position:position + length].decode("utf-8", "replace"), starts[i] / ESPEAK_SR,
+                  starts[i + 1] / ESPEAK_SR) for i, (position, length, _) in enumerate(events)]
     y = samples.astype(np.float32) / 32768.0
-    return y if sr is None or sr == ESPEAK_SR else resample(y, ESPEAK_SR, check_sample_rate(sr))
+    return (y if sr is None or sr == ESPEAK_SR else resample(y, ESPEAK_SR, check_sample_rate(sr))), words
+
+
+def speak(text: str, voice: str = "en", rate: int = 175, pitch: int = 50, sr: int | None = None) -> np.ndarray:
+    """Synthesises ``text`` and returns float32 mono audio at ``sr`` (default: eSpeak's own 22 050 Hz).
+
+    ``voice`` is a language (``"en"``, ``"en-us"``, ``"cmn-latn-pinyin"``) optionally with a variant
+    (``"en+Alex"``); ``rate`` is words per minute (80..450, default 175); ``pitch`` is 0..99 (default 50).
+    Deterministic: the same arguments give the same samples. Leading/trailing silence is kept as eSpeak
+    makes it. Raises ValueError for empty or over-long text, an unknown voice or an out-of-range parameter.
+    """
+    return speak_words(text, voice, rate, pitch, sr)[0]
 
 
 def to_pinyin(hanzi: str) -> str:

@@ -57,8 +57,16 @@ def _bytes_to_unicode() -> dict[int, str]:
     return dict(zip(range(256), chars))
 
 
-def build_tokenizer(n_languages: int = N_LANGUAGES):
-    """The multilingual Whisper tokenizer as a transformers ``WhisperTokenizer``, built offline.
+def byte_lengths(tokenizer) -> list[int]:
+    """How many bytes of text each token id stands for (0 for special and timestamp tokens): byte-level BPE writes
+    one character of its alphabet per byte."""
+    return [len(token) if i < tokenizer.eos_token_id else 0
+            for i, token in enumerate(tokenizer.convert_ids_to_tokens(list(range(len(tokenizer)))))]
+
+
+def build_tokenizer(encoding_name: str = "multilingual", n_languages: int = N_LANGUAGES):
+    """A Whisper tokenizer as a transformers ``WhisperTokenizer``, built offline from openai-whisper's assets:
+    ``"multilingual"`` (51 865 ids) or ``"gpt2"``, the English-only ``*.en`` models' (51 864 ids, GPT-2's BPE).
 
     tiktoken stores only token ranks; a BPE tokenizer needs merges. Every multi-byte token was created by merging
     two shorter tokens, and BPE applies the merge whose *result* has the lowest rank first — so each way of
@@ -68,7 +76,7 @@ def build_tokenizer(n_languages: int = N_LANGUAGES):
     from transformers import WhisperTokenizer
     from whisper.tokenizer import get_encoding
 
-    encoding = get_encoding("multilingual", num_languages=n_languages)
+    encoding = get_encoding(encoding_name, num_languages=n_languages)
     ranks = encoding._mergeable_ranks
     alphabet = _bytes_to_unicode()
 
@@ -99,13 +107,15 @@ def generation_config(tokenizer, config):
 
     ids = tokenizer.convert_tokens_to_ids
     generation = GenerationConfig.from_model_config(config)
-    generation.lang_to_id = {f"<|{code}|>": ids(f"<|{code}|>") for code in list(LANGUAGES)[:N_LANGUAGES]}
-    generation.task_to_id = {"transcribe": ids("<|transcribe|>"), "translate": ids("<|translate|>")}
+    generation.is_multilingual = len(tokenizer) > 51_864  # English-only (*.en) vocabularies have 51 864 ids
+    if generation.is_multilingual:
+        generation.lang_to_id = {f"<|{code}|>": ids(f"<|{code}|>") for code in list(LANGUAGES)[:N_LANGUAGES]}
+        generation.task_to_id = {"transcribe": ids("<|transcribe|>"), "translate": ids("<|translate|>")}
     generation.no_timestamps_token_id = ids("<|notimestamps|>")
-    generation.is_multilingual = True
+    generation.prev_sot_token_id = ids("<|startofprev|>")
     generation.decoder_start_token_id = ids("<|startoftranscript|>")
     generation.max_initial_timestamp_index = 50
-    generation.begin_suppress_tokens = [ids("Ġ"), ids("<|endoftext|>")]
+    generation.begin_suppress_tokens = [ids("Ġ"), tokenizer.eos_token_id]
     generation.suppress_tokens = []
     generation.max_length = config.max_target_positions
     generation._from_model_config = False  # or from_pretrained rebuilds it from the model config, losing the above
@@ -194,3 +204,36 @@ def from_openai(checkpoint: dict):
                           strict=False)
     model.tie_weights()
     return model
+
+
+def log_mel_batch(audio, n_mels: int = 80, seconds: float = 30.0):
+    """Whisper's log-mel features for a batch ``(batch, samples)`` of 16-kHz audio in torch, padded or cut to
+    ``seconds`` (30: ``(batch, n_mels, 3000)``), on the audio's device. The same steps as ``WhisperFeatureExtractor`` and
+    ``whisper.log_mel_spectrogram`` (section 3 of 05), with the 80-dB floor taken per clip (openai-whisper takes it
+    over the whole tensor, which couples the clips of a batch). Used by the whisper-mini recipe."""
+    import torch
+    import torch.nn.functional as F
+    from whisper.audio import mel_filters
+
+    samples = int(seconds * 16_000)
+    audio = F.pad(audio, (0, max(0, samples - audio.shape[-1])))[..., :samples]
+    window = torch.hann_window(400, device=audio.device)
+    power = torch.stft(audio, 400, 160, window=window, return_complex=True)[..., :-1].abs() ** 2
+    log_spec = torch.clamp(mel_filters(audio.device, n_mels) @ power, min=1e-10).log10()
+    log_spec = torch.maximum(log_spec, log_spec.amax(dim=(-2, -1), keepdim=True) - 8.0)
+    return (log_spec + 4.0) / 4.0
+
+
+def encode_crop(encoder, features, offsets):
+    """The encoder on a crop shorter than 30 s whose frames sit at ``offsets`` (one per batch item) in the 30-s
+    position table: the steps of ``WhisperEncoder.forward`` (stem, positions, layers, final norm), which itself only
+    takes whole 30-s windows. Used by the whisper-mini recipe's first stage."""
+    import torch
+    import torch.nn.functional as F
+
+    x = F.gelu(encoder.conv2(F.gelu(encoder.conv1(features)))).permute(0, 2, 1)
+    positions = offsets[:, None] + torch.arange(x.shape[1], device=x.device)[None, :]
+    x = x + encoder.embed_positions.weight[positions]
+    for layer in encoder.layers:
+        x = layer(x, None)
+    return encoder.layer_norm(x)
