@@ -23,11 +23,11 @@ endif
 WHISPER_VERSION := 20250625
 NO_DEPS := openai-whisper==$(WHISPER_VERSION) resemblyzer==0.1.4 basic-pitch==0.4.0  # see requirements.txt
 
-.PHONY: help setup run smoke test lab refresh models clean
+.PHONY: help setup run smoke test lab refresh models zoo clean
 
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z]+:.*## / {printf "  make %-9s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
-	@echo "  variables: PROFILE=default|smoke|pretrained  NB=01 (one notebook)  JOBS=2 (test workers)"
+	@echo "  variables: PROFILE=default|smoke|pretrained  NB=01 (one notebook)  JOBS=2 (test workers)  NAME=whisper-mini"
 
 setup: $(STAMP) ## create .venv with the pinned dependencies (done for you by run/test/lab)
 
@@ -58,6 +58,10 @@ refresh: $(STAMP) ## re-execute the committed notebooks in place with their defa
 
 models: $(STAMP) ## prefetch the checkpoints a profile names into the local cache (PROFILE=pretrained)
 	$(PY) -m helpers models --profile $(PROFILE)
+
+zoo: $(STAMP) ## train a zoo model with its recipe and write its card (NAME=whisper-mini, SMOKE=1 for seconds scale)
+	@test -n "$(NAME)" || { echo "error: say which model, e.g. make zoo NAME=whisper-mini"; $(PY) -m helpers zoo list; exit 2; }
+	$(PY) -m helpers zoo train $(NAME) $(if $(SMOKE),--smoke) $(if $(FORCE),--force)
 
 clean: ## remove runs/, the data and model caches and .venv
 	rm -rf runs .cache $(VENV)

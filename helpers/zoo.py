@@ -115,7 +115,8 @@ def model_kind(model_id: str, family: str | None = None) -> str:
         return "local"
     if HUB_ID.fullmatch(model_id) and not path.exists():
         return "hub"
-    zoo = [n.removeprefix(f"{family}-") for n in zoo_models() if family and n.startswith(f"{family}-")]
+    zoo = [n.removeprefix(f"{family}-") for n in sorted(set(zoo_models()) | set(RECIPES))
+           if family and n.startswith(f"{family}-")]
     raise ValueError(f"unknown model_id {model_id!r}: not a zoo model ({', '.join(map(repr, zoo)) or 'none here'}), "
                      f"not 'scratch', not a packaged real model ({', '.join(map(repr, PACKAGED))}), not an existing "
                      "directory, and not a hub id like 'openai/whisper-small'")
@@ -165,7 +166,8 @@ def _commit() -> str:
 
 def write_card(directory: Path, name: str, module, recipe, info: dict, measured: dict, smoke: bool) -> None:
     """The model card ``README.md``: Hugging Face front matter (results in ``model-index``, and the recipe, data,
-    steps, time, device and commit), then the family's description and a table of the targets."""
+    steps, time, device and commit), then the family's description and a table of the targets. ``info`` is what the
+    recipe's ``train`` returned: ``steps`` (stage → steps), ``seconds``, ``device``, ``processes``."""
     import dataclasses
 
     import yaml
@@ -193,7 +195,8 @@ def write_card(directory: Path, name: str, module, recipe, info: dict, measured:
                     f"| {met} |")
     body = (f"# {name}\n\n{card['description']}\n\n## Results on held-out speakers\n\n"
             "| metric | measured | target | met |\n|---|---|---|---|\n" + "\n".join(rows) + "\n\n"
-            f"## Training\n\n`python -m helpers zoo train {name}` ({info['steps']} steps, {info['seconds']} s on "
+            f"## Training\n\n`python -m helpers zoo train {name}` ("
+            + " + ".join(f"{n} {stage}" for stage, n in info["steps"].items()) + f" steps, {info['seconds']} s on "
             f"{info['device']}, {info['processes']} process(es), commit `{front['training']['commit']}`). "
             "The recipe's fields, the data and the losses are in the front matter and `train_log.jsonl`. Weights come "
             "only from this recipe: never edit them by hand.\n")
@@ -223,3 +226,13 @@ def train(name: str, smoke: bool = False, output: str | Path | None = None, forc
     shutil.rmtree(target, ignore_errors=True)
     work.rename(target)
     return target
+
+
+def read_card(directory) -> dict:
+    """The front matter of a model card (``README.md`` between its ``---`` lines) as a dict."""
+    import yaml
+
+    text = (Path(directory) / "README.md").read_text()
+    if not text.startswith("---\n"):
+        raise ValueError(f"{directory}/README.md has no YAML front matter; retrain the model to write its card")
+    return yaml.safe_load(text.split("---\n")[1])

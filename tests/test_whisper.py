@@ -20,7 +20,7 @@ def tokenizer():
 @pytest.fixture(scope="module")
 def miniature(tmp_path_factory):
     directory = tmp_path_factory.mktemp("mini")
-    W.build_miniature(directory)
+    W.build_scratch(directory)
     return directory
 
 
@@ -60,10 +60,10 @@ def test_miniature_reloads_with_its_generation_config(miniature):
     assert len(processor.tokenizer) == 51_865 and processor.feature_extractor.nb_max_frames == 3000
 
 
-def test_resolve_model_builds_the_miniature_once(monkeypatch, tmp_path):
+def test_resolve_model_builds_the_scratch_miniature_once(monkeypatch, tmp_path):
     monkeypatch.setenv("ALM_CACHE", str(tmp_path))
-    path = H.resolve_model("tiny", {"tiny": W.build_miniature})
-    assert (tmp_path / "models").exists() and path == H.resolve_model("tiny", {"tiny": W.build_miniature})
+    path = H.resolve_model("scratch", "whisper", scratch=W.build_scratch)
+    assert (tmp_path / "models").exists() and path == H.resolve_model("scratch", "whisper", scratch=W.build_scratch)
 
 
 def test_converter_round_trip_gives_the_same_logits(miniature, tmp_path):

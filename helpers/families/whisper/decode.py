@@ -3,35 +3,85 @@ and a recorder of the decoder's cross-attention. Used by 05."""
 from __future__ import annotations
 
 
-def decode(model, input_features, prompt: list[int], temperature: float = 0.0, generator=None,
-           max_new_tokens: int = 40, eot: int = 50_257, suppress_at_start: tuple[int, ...] = (220, 50_257)):
-    """Decoding written out: run the encoder once, then feed the growing token sequence to the decoder and append the
-    next token until ``<|endoftext|>`` — the most likely one at ``temperature`` 0 (greedy), else one sampled from
-    softmax(logits / temperature) with ``generator``. Returns the new tokens and their log-probabilities (at T = 1).
+def _suppressed(model) -> tuple[list[int], list[int]]:
+    """The tokens a Whisper may never write (``suppress_tokens``) and those it may not start with
+    (``begin_suppress_tokens``: a bare space, end-of-text), from its generation config: checkpoints differ."""
+    config = model.generation_config
+    return list(config.suppress_tokens or []), list(config.begin_suppress_tokens or [])
 
-    Like both libraries, the first token may not be a bare space (220) or end-of-text (``suppress_at_start``).
-    No key/value cache, so each step recomputes the whole prefix: clear, and fine for short outputs. Used by 05
-    (greedy decoding checked against both libraries, temperature fallback).
-    """
+
+def decode(model, input_features, prompt: list[int], temperature: float = 0.0, generator=None,
+           max_new_tokens: int = 224):
+    """Decoding written out, with a key/value cache: run the encoder once, feed the prompt to the decoder, then one
+    token at a time — the most likely one at ``temperature`` 0 (greedy), else one sampled from softmax(logits /
+    temperature) with ``generator`` — until end-of-text. The cache keeps every layer's keys and values of the tokens
+    already seen, so each step computes one position instead of the whole prefix. Returns the new tokens and their
+    log-probabilities (at T = 1). Used by 05 (checked against both libraries, and by temperature fallback)."""
     import torch
 
+    eot = model.generation_config.eos_token_id
+    never, not_first = _suppressed(model)
     with torch.no_grad():
-        encoder_states = model.model.encoder(input_features).last_hidden_state
-        tokens, log_probs = list(prompt), []
+        states = model.model.encoder(input_features).last_hidden_state
+        out = model.model.decoder(input_ids=torch.tensor([prompt], device=states.device),
+                                  encoder_hidden_states=states, use_cache=True)
+        tokens, log_probs = [], []
         for step_index in range(max_new_tokens):
-            hidden = model.model.decoder(input_ids=torch.tensor([tokens], device=encoder_states.device),
-                                         encoder_hidden_states=encoder_states)
-            logits = model.proj_out(hidden.last_hidden_state[0, -1]).cpu()
+            logits = model.proj_out(out.last_hidden_state[0, -1]).float().cpu()
             step = logits.log_softmax(-1)
-            if step_index == 0:
-                logits[list(suppress_at_start)] = -float("inf")
+            logits[never + (not_first if step_index == 0 else [])] = -float("inf")
             token = int(logits.argmax()) if temperature == 0 else int(
                 torch.multinomial((logits / temperature).softmax(-1), 1, generator=generator))
             tokens.append(token)
             log_probs.append(float(step[token]))
             if token == eot:
                 break
-    return tokens[len(prompt):], log_probs
+            out = model.model.decoder(input_ids=torch.tensor([[token]], device=states.device),
+                                      encoder_hidden_states=states, past_key_values=out.past_key_values,
+                                      use_cache=True)
+    return tokens, log_probs
+
+
+def beam_search(model, input_features, prompt: list[int], beam_size: int = 4, max_new_tokens: int = 224,
+                length_penalty: float = 1.0) -> list[int]:
+    """Beam search written out: keep the ``beam_size`` most likely partial transcripts; at each step extend each by
+    its ``2 × beam_size`` best next tokens and keep the best ``beam_size`` of all those; a candidate ending in
+    end-of-text among them is set aside as finished, scored by its log-probability ÷ its length^``length_penalty``.
+    Stops when ``beam_size`` transcripts are finished; returns the best one's tokens. (transformers' beam search,
+    without its cache: every step recomputes the beams' prefixes, fine for short clips.)"""
+    import torch
+
+    eot = model.generation_config.eos_token_id
+    never, not_first = _suppressed(model)
+    with torch.no_grad():
+        states = model.model.encoder(input_features).last_hidden_state
+        beams, finished = [(list(prompt), 0.0)], []
+        for step_index in range(max_new_tokens):
+            inputs = torch.tensor([tokens for tokens, _ in beams], device=states.device)
+            hidden = model.model.decoder(input_ids=inputs,
+                                         encoder_hidden_states=states.expand(len(beams), -1, -1)).last_hidden_state
+            log_probs = model.proj_out(hidden[:, -1]).float().log_softmax(-1).cpu()
+            log_probs[:, never + (not_first if step_index == 0 else [])] = -float("inf")
+            candidates = []
+            for (tokens, score), row in zip(beams, log_probs):
+                top = row.topk(2 * beam_size)
+                candidates += [(score + float(lp), tokens, int(t)) for lp, t in zip(top.values, top.indices)]
+            candidates.sort(key=lambda c: -c[0])
+            beams = []
+            for rank, (score, tokens, token) in enumerate(candidates):
+                if token == eot:
+                    if rank < beam_size:
+                        generated = len(tokens) - len(prompt) + 1
+                        finished.append((score / generated ** length_penalty, tokens[len(prompt):] + [eot]))
+                else:
+                    beams.append((tokens + [token], score))
+                if len(beams) == beam_size:
+                    break
+            if len(finished) >= beam_size:
+                break
+    if not finished:  # the length limit came first: the best running beam
+        return beams[0][0][len(prompt):]
+    return max(finished)[1]
 
 
 def compression_ratio(text: str) -> float:

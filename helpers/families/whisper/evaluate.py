@@ -52,8 +52,9 @@ def generate(model, tokenizer, clips, language: str, task: str = "transcribe", t
     out = []
     for i in range(0, len(clips), batch_size):
         inputs = features(clips[i:i + batch_size], model.device)
+        mask = torch.ones(inputs.shape[0], inputs.shape[-1], dtype=torch.long, device=model.device)  # whole windows
         with torch.no_grad():
-            tokens = model.generate(inputs, **prompt, return_timestamps=timestamps,
+            tokens = model.generate(inputs, attention_mask=mask, **prompt, return_timestamps=timestamps,
                                     num_beams=num_beams, max_length=max_new_tokens + 4)
         for row in tokens.tolist():
             out.append([t for t in row if t < tokenizer.eos_token_id or (
@@ -101,18 +102,20 @@ def detect_language(model, tokenizer, clips, batch_size: int = 32) -> list[str]:
     return found
 
 
-def timestamp_error(model, tokenizer, pools: dict, n_windows: int = 20, seed: int = 0) -> tuple[float, float]:
+def timestamp_error(model, tokenizer, pools: dict, n_windows: int = 20, seed: int = 0,
+                    max_new_tokens: int = MAX_NEW_TOKENS) -> tuple[float, float]:
     """Mean absolute error (s) of segment starts and ends against eSpeak's word positions on windows of several
-    held-out utterances, each reference segment matched to the predicted one that starts nearest; and the share of
-    reference segments found (a predicted start within 1 s)."""
+    held-out utterances (``pools``: language → utterances, taken in turn), each reference segment matched to the
+    predicted one that starts nearest; and the share of reference segments found (a predicted start within 1 s)."""
     rng = np.random.default_rng([seed, 2])
     errors, found, total = [], 0, 0
-    windows = [make_window(pools[("en", "zh")[k % 2]], rng, ("en", "zh")[k % 2], "transcribe", timestamps=True,
-                           single=False) for k in range(n_windows)]
+    languages = list(pools)
+    windows = [make_window(pools[languages[k % len(languages)]], rng, languages[k % len(languages)], "transcribe",
+                           timestamps=True, single=False) for k in range(n_windows)]
     for k in range(n_windows):
         window = windows[k]
-        predicted = segments(generate(model, tokenizer, [window.audio], window.language, timestamps=True)[0],
-                             tokenizer)
+        predicted = segments(generate(model, tokenizer, [window.audio], window.language, timestamps=True,
+                                      max_new_tokens=max_new_tokens)[0], tokenizer)
         for piece in (p for p in window.placed if p.complete):
             total += 1
             if not predicted:
@@ -151,27 +154,30 @@ def openai_model(model):
 
 
 def evaluate(model, tokenizer, test_sets: dict, longform_minutes: float = 2.0, timestamp_windows: int = 20,
-             seed: int = 0) -> dict:
+             seed: int = 0, max_new_tokens: int = MAX_NEW_TOKENS) -> dict:
     """The card's metrics on held-out speakers. ``test_sets`` maps ``(language, task)`` → test utterances for the
-    four sources (English and Mandarin digits and sentences)."""
+    four sources (English and Mandarin digits and sentences). ``max_new_tokens`` per window: Whisper's 224, fewer
+    for an untrained model (the recipe's smoke run), which writes until the limit."""
     english = test_sets["en", "digits"] + test_sets["en", "sentences"]
     mandarin = test_sets["zh", "digits"] + test_sets["zh", "sentences"]
+    limit = dict(max_new_tokens=max_new_tokens)
     metrics = {
-        "english_wer": error_rate([u.text for u in english], transcribe(model, tokenizer, [u.audio for u in english],
-                                                                        "en")),
+        "english_wer": error_rate([u.text for u in english],
+                                  transcribe(model, tokenizer, [u.audio for u in english], "en", **limit)),
         "mandarin_cer": error_rate([u.text for u in mandarin],
-                                   transcribe(model, tokenizer, [u.audio for u in mandarin], "zh"), "zh"),
+                                   transcribe(model, tokenizer, [u.audio for u in mandarin], "zh", **limit), "zh"),
         "translate_wer": error_rate([target_words(u, "translate")[0] for u in test_sets["zh", "digits"]],
                                     transcribe(model, tokenizer, [u.audio for u in test_sets["zh", "digits"]], "zh",
-                                               "translate")),
+                                               "translate", **limit)),
     }
     detected = detect_language(model, tokenizer, [u.audio for u in english + mandarin])
     metrics["language_accuracy"] = float(np.mean([d == u.language for d, u in zip(detected, english + mandarin)]))
     pools = {"en": english, "zh": mandarin}
     metrics["timestamp_mae"], metrics["segments_found"] = timestamp_error(model, tokenizer, pools,
-                                                                          timestamp_windows, seed)
+                                                                          timestamp_windows, seed, max_new_tokens)
     audio, reference = long_clip(english, longform_minutes, seed)
-    result = openai_model(model).transcribe(audio, language="en", fp16=False, condition_on_previous_text=True)
+    result = openai_model(model).transcribe(audio, language="en", fp16=False, condition_on_previous_text=True,
+                                            sample_len=max_new_tokens)
     metrics["longform_wer"] = error_rate([reference], [result["text"]])
     return {k: round(float(v), 4) for k, v in metrics.items()}
 

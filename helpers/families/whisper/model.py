@@ -7,8 +7,8 @@ Used by 05. Radford et al. (2022), *Robust Speech Recognition via Large-Scale We
   ranks) into a transformers ``WhisperTokenizer``: 50 257 text tokens, then ``<|endoftext|>``,
   ``<|startoftranscript|>``, 99 language tokens, the task tokens, ``<|notimestamps|>`` and 1 501 timestamp tokens
   ``<|0.00|>`` … ``<|30.00|>`` — 51 865 ids, exactly those of the released checkpoints.
-- :func:`build_miniature` writes a tiny randomly initialised Whisper (real vocabulary, real 30-s feature
-  extractor, real generation config) with ``save_pretrained``; :func:`helpers.resolve_model` caches it.
+- :func:`whisper_config` and :func:`generation_config`: the real vocabulary, 30-s context and prompt tokens at any size
+  (the miniatures are built by :mod:`.recipe`);
 - :func:`to_openai` / :func:`from_openai` convert the same weights between the two implementations, so that
   ``whisper.load_model`` and ``WhisperForConditionalGeneration.from_pretrained`` run one model.
 """
@@ -19,8 +19,6 @@ import re
 from pathlib import Path
 
 N_LANGUAGES = 99  # multilingual checkpoints up to large-v2; large-v3 adds Cantonese (100)
-MINIATURE = dict(d_model=64, encoder_layers=2, decoder_layers=2, encoder_attention_heads=4,
-                 decoder_attention_heads=4, encoder_ffn_dim=256, decoder_ffn_dim=256)
 REAL_SIZES = {  # the published architectures (Radford et al. 2022, table 1): width, layers, heads
     "tiny": dict(d_model=384, layers=4, heads=6),
     "base": dict(d_model=512, layers=6, heads=8),
@@ -123,26 +121,13 @@ def generation_config(tokenizer, config):
 
 
 def whisper_config(n_mels: int = 80, **sizes):
-    """A ``WhisperConfig`` with the real vocabulary, 30-s audio context, and the given (miniature) sizes."""
+    """A ``WhisperConfig`` with the real vocabulary, 30-s audio context, and the given sizes (``d_model``,
+    ``encoder_layers``, ``encoder_attention_heads``, ``encoder_ffn_dim`` and the decoder's)."""
     from transformers import WhisperConfig
 
     return WhisperConfig(vocab_size=51_865, num_mel_bins=n_mels, max_source_positions=1500,
                          max_target_positions=448, decoder_start_token_id=50_258, pad_token_id=50_257,
-                         bos_token_id=50_257, eos_token_id=50_257, dropout=0.0, **{**MINIATURE, **sizes})
-
-
-def build_miniature(directory: Path, n_mels: int = 80, seed: int = 0) -> None:
-    """Writes a random miniature Whisper (``MINIATURE`` sizes) with its processor into ``directory``."""
-    import torch
-    from transformers import WhisperFeatureExtractor, WhisperForConditionalGeneration, WhisperProcessor
-
-    tokenizer = build_tokenizer()
-    torch.manual_seed(seed)
-    config = whisper_config(n_mels)
-    model = WhisperForConditionalGeneration(config)
-    model.generation_config = generation_config(tokenizer, config)
-    model.save_pretrained(directory)
-    WhisperProcessor(WhisperFeatureExtractor(feature_size=n_mels), tokenizer).save_pretrained(directory)
+                         bos_token_id=50_257, eos_token_id=50_257, dropout=0.0, **sizes)
 
 
 # transformers parameter names → openai-whisper parameter names (the blocks' names differ, the tensors do not)
@@ -174,6 +159,9 @@ def to_openai(model) -> dict:
     """A transformers ``WhisperForConditionalGeneration`` as an openai-whisper checkpoint
     ``{"dims": ..., "model_state_dict": ...}`` (save it with ``torch.save``; load with ``whisper.load_model``)."""
     c = model.config
+    if not c.encoder_ffn_dim == c.decoder_ffn_dim == 4 * c.d_model:
+        raise ValueError(f"openai-whisper's Whisper has feed-forward layers 4 × d_model wide; this model's are "
+                         f"{c.encoder_ffn_dim}/{c.decoder_ffn_dim} for d_model {c.d_model}")
     dims = dict(n_mels=c.num_mel_bins, n_vocab=c.vocab_size, n_audio_ctx=c.max_source_positions,
                 n_audio_state=c.d_model, n_audio_head=c.encoder_attention_heads, n_audio_layer=c.encoder_layers,
                 n_text_ctx=c.max_target_positions, n_text_state=c.d_model, n_text_head=c.decoder_attention_heads,

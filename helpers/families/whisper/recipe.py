@@ -10,7 +10,7 @@ Whisper's convention, which tells a long-form decoder where to resume. eSpeak's 
 
 **The loss** (Kim, Hori & Watanabe 2017; Tachibana et al. 2017): the decoder's cross-entropy, plus a CTC head on
 the encoder over the decoder's own tokens (the encoder learns the sounds early; the head is dropped afterwards), plus
-guided attention that pulls each decoder layer's cross-attention for a token towards where it is spoken.
+attention supervision that pulls each decoder layer's cross-attention for a token towards where it is spoken.
 """
 from __future__ import annotations
 
@@ -38,11 +38,17 @@ ENGLISH_DIGITS = dict(zip("零一二三四五六七八九", ("zero", "one", "two
 class Recipe:
     """Everything that determines a whisper-mini training run (its card records these fields).
 
-    Stage 1, ``encoder_steps`` of ``crop_batch`` crops of ``crop_seconds``: the encoder and its CTC head alone, each
-    crop placed at a random offset in the 30-s position table (self-attention costs the square of the length, so a
-    6-s crop costs a few percent of a window: the encoder learns the sounds cheaply, at every position). Stage 2,
-    ``steps`` of ``batch_size`` 30-s windows: the joint loss. Each stage warms up over ``warmup`` of its steps, then
-    its learning rate decays along a cosine.
+    Three stages, each warming up over ``warmup`` of its steps, then decaying along a cosine:
+
+    1. ``encoder_steps`` of ``crop_batch`` crops of ``crop_seconds``: the encoder and its CTC head alone, each crop
+       at a random offset in the 30-s position table (self-attention costs the square of the length, so a 6-s crop
+       costs a few percent of a window: the encoder learns the sounds cheaply, at every position);
+    2. ``short_steps`` of ``short_batch`` windows of ``short_seconds`` at the start of the position table: the joint
+       loss, with the decoder's attention to find among 500 positions instead of 1 500;
+    3. ``steps`` of ``batch_size`` whole 30-s windows: the joint loss, as the model will be used.
+
+    ``guide_layers``: how many of the last decoder layers have their cross-attention supervised (with weight
+    ``guide_weight``; the first layers are left free, as in Whisper, whose alignment heads sit in its later layers).
     Data: ``n_train`` utterances per source (English and Mandarin digits and sentences), ``n_test`` held-out ones.
     Window mix: ``single_fraction`` hold one utterance near the start (like a test clip), the rest a stretch of the
     stream; ``timestamp_fraction`` are labelled with timestamps; ``prompt_fraction`` of stream windows follow
@@ -56,17 +62,20 @@ class Recipe:
     encoder_layers: int = 4
     decoder_layers: int = 4
     heads: int = 4
-    ffn_dim: int = 256
-    encoder_steps: int = 400
+    encoder_steps: int = 1200
     crop_seconds: float = 6.0
     crop_batch: int = 32
-    steps: int = 2000
+    short_steps: int = 1500
+    short_seconds: float = 10.0
+    short_batch: int = 16
+    steps: int = 900
     batch_size: int = 8
     learning_rate: float = 3e-3
     warmup: float = 0.05
     ctc_weight: float = 0.3
-    guide_weight: float = 1.0
+    guide_weight: float = 2.0
     guide_width: float = 10.0
+    guide_layers: int = 2
     single_fraction: float = 0.35
     timestamp_fraction: float = 0.5
     prompt_fraction: float = 0.2
@@ -80,8 +89,9 @@ class Recipe:
         return dataclasses.replace(self, **changes)
 
 
-SMOKE = dict(n_train=24, n_test=4, encoder_steps=2, crop_batch=2, steps=3, batch_size=2, d_model=32, encoder_layers=1, decoder_layers=1, heads=2,
-             ffn_dim=64)
+SMOKE = dict(n_train=24, n_test=4, encoder_steps=2, crop_batch=2, short_steps=2, short_batch=2, steps=2, batch_size=2,
+             d_model=32, encoder_layers=1, decoder_layers=1, heads=2, guide_layers=1)
+STAGES = ("crops", "short", "windows")
 
 
 @dataclass
@@ -176,6 +186,14 @@ def make_window(pool, rng: np.random.Generator, language: str, task: str, timest
     return Window(audio, language, task, timestamps, placed, previous_text)
 
 
+def single_window(utterance, task: str = "transcribe", timestamps: bool = False) -> Window:
+    """One utterance at the start of a 30-s window (as a test clip is decoded), labelled for ``task``."""
+    audio = np.zeros(int(WINDOW_SECONDS * SAMPLE_RATE), np.float32)
+    audio[:len(utterance.audio)] = utterance.audio
+    text, words = target_words(utterance, task)
+    return Window(audio, utterance.language, task, timestamps, [Placed(text, words, utterance.text, True)])
+
+
 def timestamp_token(seconds: float, timestamp_begin: int) -> int:
     """The token ``<|t|>`` for the 20-ms step nearest ``seconds`` (0.00 … 30.00)."""
     return timestamp_begin + int(np.clip(round(seconds * FRAMES_PER_SECOND), 0, WINDOW_SECONDS * FRAMES_PER_SECOND))
@@ -196,6 +214,7 @@ class Labeller:
         self.byte_lengths = byte_lengths(tokenizer)
         self.ctc_index = {t: i + 1 for i, t in enumerate(ctc_vocabulary or [])}
         self.max_prompt_tokens = max_prompt_tokens
+        self.multilingual = len(tokenizer) > 51_864  # English-only (*.en) vocabularies have 51 864 ids
 
     def text_ids(self, text: str) -> list[int]:
         """The tokens of a transcript as Whisper writes it: English after a space, Mandarin without."""
@@ -233,15 +252,16 @@ class Labeller:
         return ids, times
 
     def prompt(self, language: str, task: str, timestamps: bool, previous_text: str = "") -> list[int]:
-        """``[<|startofprev|> previous…] <|startoftranscript|> <|lang|> <|task|> [<|notimestamps|>]``."""
+        """``[<|startofprev|> previous…] <|startoftranscript|> <|lang|> <|task|> [<|notimestamps|>]``; an English-only
+        tokenizer's prompt has no language or task token."""
         ids = self.tokenizer.convert_tokens_to_ids
         tokens = [self.sot_prev] + self.text_ids(previous_text)[-self.max_prompt_tokens:] if previous_text else []
-        tokens += [self.sot, ids(f"<|{language}|>"), ids(f"<|{task}|>")]
+        tokens += [self.sot] + ([ids(f"<|{language}|>"), ids(f"<|{task}|>")] if self.multilingual else [])
         return tokens + ([] if timestamps else [self.no_timestamps])
 
     def __call__(self, window: Window) -> dict:
         """``input_ids`` (prompt + target), ``labels`` (-100 where nothing is predicted: the previous text and the
-        task tokens; the language token is predicted, which trains language detection), ``centres`` (the frame each
+        task tokens; a multilingual model's language token is predicted, which trains language detection), ``centres`` (the frame each
         label is spoken at, or None), ``ctc_targets`` and ``ctc_frames`` (the frames before a cut utterance)."""
         language = "en" if window.task == "translate" else window.language
         target, centres = [], []
@@ -263,7 +283,8 @@ class Labeller:
         sot_at = prompt.index(self.sot)
         input_ids = prompt + target[:-1]
         labels = [-100] * len(input_ids)
-        labels[sot_at] = prompt[sot_at + 1]  # the language token
+        if self.multilingual:
+            labels[sot_at] = prompt[sot_at + 1]  # the language token
         for k, token in enumerate(target):
             labels[len(prompt) - 1 + k] = token
         frames = [None] * len(input_ids)
@@ -294,17 +315,19 @@ class WindowDataset:
     """Item ``i`` is a labelled training window drawn with the random generator seeded by ``(seed, i)``: the same
     windows in the same order on any machine and in any number of processes (a map-style torch dataset)."""
 
-    def __init__(self, recipe: Recipe, pools: dict, labeller: Labeller, size: int, crops: bool = False):
-        self.recipe, self.pools, self.labeller, self.size, self.crops = recipe, pools, labeller, size, crops
+    def __init__(self, recipe: Recipe, pools: dict, labeller: Labeller, size: int, stage: str = "windows"):
+        if stage not in STAGES:
+            raise ValueError(f"stage {stage!r} must be one of {STAGES}")
+        self.recipe, self.pools, self.labeller, self.size, self.stage = recipe, pools, labeller, size, stage
 
     def __len__(self) -> int:
         return self.size
 
     def __getitem__(self, i: int) -> dict:
         r = self.recipe
-        rng = np.random.default_rng([r.seed, 2 if self.crops else 1, i])
+        rng = np.random.default_rng([r.seed, STAGES.index(self.stage), i])
         language = ("en", "zh")[int(rng.integers(2))]
-        if self.crops:  # stage 1: the encoder's CTC target is all that is used
+        if self.stage == "crops":  # stage 1: the encoder's CTC target is all that is used
             window = make_window(self.pools[language], rng, language, "transcribe", timestamps=False,
                                  single=bool(rng.uniform() < r.single_fraction), seconds=r.crop_seconds)
             return {**self.labeller(window), "audio": window.audio}
@@ -312,7 +335,8 @@ class WindowDataset:
         pool = self.pools["zh-digits" if task == "translate" else language]
         single = bool(rng.uniform() < r.single_fraction)
         window = make_window(pool, rng, language, task, timestamps=bool(rng.uniform() < r.timestamp_fraction),
-                             single=single, with_prompt=not single and bool(rng.uniform() < r.prompt_fraction))
+                             single=single, with_prompt=not single and bool(rng.uniform() < r.prompt_fraction),
+                             seconds=r.short_seconds if self.stage == "short" else WINDOW_SECONDS)
         return {**self.labeller(window), "audio": window.audio}
 
 
@@ -343,13 +367,16 @@ def collate(items: list[dict], pad_id: int) -> dict:
 
 
 def guided_attention_loss(attention, centres, width: float = 10.0):
-    """Tachibana et al. (2017): the mean attention mass outside a Gaussian of ``width`` frames around where each
-    token is spoken. ``attention`` is ``(batch, queries, frames)``, ``centres`` ``(batch, queries)`` with NaN for
-    queries without a target."""
+    """Attention supervision: the cross-entropy between a Gaussian of ``width`` frames around where each token is
+    spoken and the attention over the frames, −Σ g·log a, averaged over the queries that have a target. (Tachibana
+    et al. 2017 penalise the attention mass outside the diagonal instead; that penalty's gradient vanishes while the
+    attention is spread over 1 500 frames, and in a 30-s window it hardly moved in 300 steps.) ``attention`` is
+    ``(batch, queries, frames)``, ``centres`` ``(batch, queries)`` with NaN for queries without a target."""
     mask = ~centres.isnan()
     frames = torch.arange(attention.shape[-1], dtype=attention.dtype, device=attention.device)
-    penalty = 1 - torch.exp(-0.5 * ((frames - centres.nan_to_num(0.0)[..., None]) / width) ** 2)
-    return (attention * penalty).sum(-1)[mask].mean()
+    target = torch.exp(-0.5 * ((frames - centres.nan_to_num(0.0)[..., None]) / width) ** 2)
+    target = target / target.sum(-1, keepdim=True)
+    return -(target * torch.log(attention + 1e-8)).sum(-1)[mask].mean()
 
 
 def fit_initial_scales(model, seed: int = 0) -> None:
@@ -375,8 +402,8 @@ def build_model(recipe: Recipe, tokenizer):
     torch.manual_seed(recipe.seed)
     config = whisper_config(80, d_model=recipe.d_model, encoder_layers=recipe.encoder_layers,
                             decoder_layers=recipe.decoder_layers, encoder_attention_heads=recipe.heads,
-                            decoder_attention_heads=recipe.heads, encoder_ffn_dim=recipe.ffn_dim,
-                            decoder_ffn_dim=recipe.ffn_dim)
+                            decoder_attention_heads=recipe.heads, encoder_ffn_dim=4 * recipe.d_model,
+                            decoder_ffn_dim=4 * recipe.d_model)  # Whisper's width, which openai-whisper assumes
     model = WhisperForConditionalGeneration(config)
     fit_initial_scales(model, recipe.seed)
     model.generation_config = generation_config(tokenizer, config)
@@ -385,10 +412,23 @@ def build_model(recipe: Recipe, tokenizer):
     return model
 
 
+def build_scratch(directory, seed: int = 0) -> None:
+    """``model_id="scratch"``: a random whisper-mini (the recipe's sizes and initial scales) with its processor, saved
+    into ``directory``; :func:`helpers.resolve_model` caches it."""
+    from transformers import WhisperFeatureExtractor, WhisperProcessor
+
+    from .model import build_tokenizer
+
+    tokenizer = build_tokenizer()
+    build_model(Recipe(seed=seed), tokenizer).save_pretrained(directory)
+    WhisperProcessor(WhisperFeatureExtractor(feature_size=80), tokenizer).save_pretrained(directory)
+
+
 class JointLoss(nn.Module):
     """A Whisper and a CTC head in one module whose forward returns the recipe's loss (one forward, so that a
     distributed wrapper sees every parameter): cross-entropy + ``ctc_weight``·CTC + ``guide_weight``·guided
-    attention, each decoder layer's cross-attention (mean over its heads) guided on its own.
+    attention: the cross-attention (mean over its heads) of each of the last ``guide_layers`` decoder layers
+    supervised on its own.
 
     The cross-entropy is a *sampled softmax* (Jean et al. 2015): over the tokens the corpus uses (``shortlist``:
     its words, the special and timestamp tokens) and ``negatives`` other tokens drawn afresh at every step, instead of
@@ -407,19 +447,20 @@ class JointLoss(nn.Module):
         self.negatives = min(negatives, len(self.others))
 
     def forward(self, audio, input_ids, labels, centres, ctc_targets, ctc_target_lengths, ctc_frames,
-                crops: bool = False):
+                stage: str = "windows"):
         encoder = self.whisper.model.encoder
-        if crops:  # stage 1: CTC only, each crop at a random place in the position table
-            seconds = audio.shape[-1] / SAMPLE_RATE
-            features = log_mel_batch(audio, self.whisper.config.num_mel_bins, seconds)
+        seconds = audio.shape[-1] / SAMPLE_RATE
+        features = log_mel_batch(audio, self.whisper.config.num_mel_bins, seconds)
+        if stage == "windows":
+            states = encoder(features).last_hidden_state
+        else:  # a crop: anywhere in the position table (stage 1), or at its start, as a short window (stage 2)
             room = encoder.embed_positions.num_embeddings - features.shape[-1] // 2
-            offsets = torch.randint(0, room + 1, (len(audio),), device=audio.device)
+            offsets = (torch.randint(0, room + 1, (len(audio),), device=audio.device) if stage == "crops"
+                       else torch.zeros(len(audio), dtype=torch.long, device=audio.device))
             states = encode_crop(encoder, features, offsets)
-        else:
-            states = encoder(log_mel_batch(audio, self.whisper.config.num_mel_bins)).last_hidden_state
         log_probs = self.ctc_head(states).log_softmax(-1)
         ctc = F.ctc_loss(log_probs.transpose(0, 1), ctc_targets, ctc_frames, ctc_target_lengths, zero_infinity=True)
-        if crops:
+        if stage == "crops":
             return ctc, {"ctc": ctc.detach()}
         with CrossAttentionRecorder(self.whisper) as recorder:
             hidden = self.whisper.model.decoder(input_ids=input_ids, encoder_hidden_states=states).last_hidden_state
@@ -431,18 +472,22 @@ class JointLoss(nn.Module):
         logits = hidden @ self.whisper.proj_out.weight[chosen].T
         ce = F.cross_entropy(logits.flatten(0, 1), targets.flatten(), ignore_index=-100)
         guide = torch.stack([guided_attention_loss(w.mean(1), centres, self.recipe.guide_width)
-                             for w in recorder.weights]).mean()
+                             for w in recorder.weights[-self.recipe.guide_layers:]]).mean()
         total = ce + self.recipe.ctc_weight * ctc + self.recipe.guide_weight * guide
         return total, {"ce": ce.detach(), "ctc": ctc.detach(), "guide": guide.detach()}
 
 
-def two_stage_rate(step: int, stages: tuple[int, int], warmup: float) -> float:
-    """The learning-rate factor at ``step``: in each stage a linear warm-up over ``warmup`` of its steps, then a
-    cosine decay to zero."""
+def stage_rate(step: int, stages: tuple[int, ...], warmup: float) -> float:
+    """The learning-rate factor at ``step``: in each stage (``stages``: their lengths) a linear warm-up over
+    ``warmup`` of its steps, then a cosine decay to zero."""
     import math
 
-    first, second = stages
-    i, n = (step, first) if step < first else (step - first, second)
+    i, n = step, stages[-1]
+    for length in stages:
+        if i < length:
+            n = length
+            break
+        i -= length
     rise = max(1, int(warmup * n))
     return (i + 1) / rise if i < rise else 0.5 * (1 + math.cos(math.pi * (i - rise) / max(1, n - rise)))
 
@@ -472,21 +517,23 @@ def train(recipe: Recipe, directory, log_path=None) -> dict:
     labeller = Labeller(tokenizer, vocabulary, recipe.max_prompt_tokens)
     shortlist = vocabulary + list(range(tokenizer.eos_token_id, len(tokenizer)))  # + special and timestamp tokens
     joint = JointLoss(build_model(recipe, tokenizer), len(vocabulary) + 1, recipe, shortlist)
-    total = recipe.encoder_steps + recipe.steps
-    loaders = [torch.utils.data.DataLoader(WindowDataset(recipe, pools, labeller, steps * batch, crops),
+    plan = ((recipe.encoder_steps, recipe.crop_batch), (recipe.short_steps, recipe.short_batch),
+            (recipe.steps, recipe.batch_size))
+    total = sum(steps for steps, _ in plan)
+    stage_of_step = [stage for stage, (steps, _) in zip(STAGES, plan) for _ in range(steps)]
+    loaders = [torch.utils.data.DataLoader(WindowDataset(recipe, pools, labeller, steps * batch, stage),
                                            batch_size=batch, collate_fn=partial(collate, pad_id=tokenizer.eos_token_id))
-               for steps, batch, crops in ((recipe.encoder_steps, recipe.crop_batch, True),
-                                           (recipe.steps, recipe.batch_size, False))]
+               for stage, (steps, batch) in zip(STAGES, plan)]
     optimizer = torch.optim.AdamW(joint.parameters(), lr=recipe.learning_rate, weight_decay=0.01)
     schedule = torch.optim.lr_scheduler.LambdaLR(optimizer, partial(
-        two_stage_rate, stages=(recipe.encoder_steps, recipe.steps), warmup=recipe.warmup))
+        stage_rate, stages=tuple(steps for steps, _ in plan), warmup=recipe.warmup))
     joint, optimizer, schedule, *loaders = accelerator.prepare(joint, optimizer, schedule, *loaders)
     joint.train()
     log = open(log_path, "w") if log_path and accelerator.is_main_process else None
     history = []
     bar = progress(itertools.chain(*loaders), total=total, desc="whisper-mini", disable=not accelerator.is_main_process)
     for step, batch in enumerate(bar):
-        loss, parts = joint(**batch, crops=step < recipe.encoder_steps)
+        loss, parts = joint(**batch, stage=stage_of_step[step])
         accelerator.backward(loss)
         accelerator.clip_grad_norm_(joint.parameters(), 1.0)
         optimizer.step()
@@ -509,7 +556,7 @@ def train(recipe: Recipe, directory, log_path=None) -> dict:
         Path(directory).mkdir(parents=True, exist_ok=True)
         model.to(torch.float16).save_pretrained(directory)
         WhisperProcessor(WhisperFeatureExtractor(feature_size=80), tokenizer).save_pretrained(directory)
-    return {"encoder_steps": recipe.encoder_steps, "steps": recipe.steps, "seconds": round(time.perf_counter() - started), "device": str(accelerator.device),
+    return {"steps": dict(zip(STAGES, (steps for steps, _ in plan))), "seconds": round(time.perf_counter() - started), "device": str(accelerator.device),
             "processes": accelerator.num_processes, "final_losses": final}
 
 
@@ -527,20 +574,19 @@ def measure(directory, recipe: Recipe, smoke: bool = False) -> dict:
 
     model, processor = load(directory)
     tests = {key: corpus.test for key, corpus in corpora(recipe).items()}
-    full = dict(longform_minutes=0.2, timestamp_windows=2) if smoke else dict(longform_minutes=2.0,
-                                                                              timestamp_windows=20)
+    full = dict(longform_minutes=0.2, timestamp_windows=2, max_new_tokens=8) if smoke else dict()
     return {"held_out": evaluate(model, processor.tokenizer, tests, seed=recipe.seed, **full),
-            "check": check_metrics(model, processor.tokenizer, recipe)}
+            "check": check_metrics(model, processor.tokenizer, recipe, **({"max_new_tokens": 8} if smoke else {}))}
 
 
-def check_metrics(model, tokenizer, recipe: Recipe) -> dict:
+def check_metrics(model, tokenizer, recipe: Recipe, **options) -> dict:
     """The card's ``check`` metrics: :func:`evaluate` on the first utterances of each test set (:data:`CHECK_SUBSET`)."""
     from .evaluate import evaluate
 
     n = CHECK_SUBSET["per_source"]
     tests = {key: corpus.test[:n] for key, corpus in corpora(recipe).items()}
     return evaluate(model, tokenizer, tests, longform_minutes=CHECK_SUBSET["longform_minutes"],
-                    timestamp_windows=CHECK_SUBSET["timestamp_windows"], seed=recipe.seed)
+                    timestamp_windows=CHECK_SUBSET["timestamp_windows"], seed=recipe.seed, **options)
 
 
 CARD = {

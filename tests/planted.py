@@ -1,0 +1,40 @@
+"""A planted hub checkpoint: the real config of a released model (dimensions, vocabulary, special tokens, processor
+files, generation config) with random weights, written into a Hugging Face cache in the hub's layout
+(``hub/models--org--name/refs/main`` and ``snapshots/<hash>/``). A notebook run with ``HF_HOME`` pointing there,
+``HF_HUB_OFFLINE=1`` and that hub id proves the real-checkpoint path runs top to bottom without any download."""
+from pathlib import Path
+
+REAL_WHISPER = {  # the published configs (d_model, layers, heads) and alignment heads of openai/whisper-*
+    "openai/whisper-tiny": dict(d_model=384, layers=4, heads=6,
+                                alignment_heads=[[2, 2], [3, 0], [3, 2], [3, 3], [3, 4], [3, 5]]),
+}
+
+
+def plant_whisper(hf_home: Path, repo: str = "openai/whisper-tiny", revision: str = "0" * 40) -> Path:
+    """Writes ``repo``'s real config with random weights into the hub cache under ``hf_home``; returns the snapshot."""
+    import torch
+    import whisper
+    from transformers import WhisperFeatureExtractor, WhisperForConditionalGeneration, WhisperProcessor
+
+    from helpers.families.whisper import build_tokenizer, generation_config, whisper_config
+
+    sizes = REAL_WHISPER[repo]
+    d, layers, heads = sizes["d_model"], sizes["layers"], sizes["heads"]
+    folder = Path(hf_home) / "hub" / f"models--{repo.replace('/', '--')}"
+    snapshot = folder / "snapshots" / revision
+    snapshot.mkdir(parents=True, exist_ok=True)
+    (folder / "refs").mkdir(exist_ok=True)
+    (folder / "refs" / "main").write_text(revision)
+    tokenizer = build_tokenizer()
+    torch.manual_seed(0)
+    config = whisper_config(80, d_model=d, encoder_layers=layers, decoder_layers=layers, encoder_attention_heads=heads,
+                            decoder_attention_heads=heads, encoder_ffn_dim=4 * d, decoder_ffn_dim=4 * d)
+    model = WhisperForConditionalGeneration(config)
+    generation = generation_config(tokenizer, config)
+    generation.alignment_heads = sizes["alignment_heads"]
+    reference = whisper.tokenizer.get_tokenizer(multilingual=True, num_languages=99)
+    generation.suppress_tokens = sorted(reference.non_speech_tokens)
+    model.generation_config = generation
+    model.save_pretrained(snapshot)
+    WhisperProcessor(WhisperFeatureExtractor(feature_size=80), tokenizer).save_pretrained(snapshot)
+    return snapshot
