@@ -395,8 +395,8 @@ def fit_initial_scales(model, seed: int = 0) -> None:
 
 
 def build_model(recipe: Recipe, tokenizer):
-    """A random whisper-mini of the recipe's sizes with the real vocabulary and generation config (every head of
-    every decoder layer is an alignment head: guided attention trains them all to follow the speech)."""
+    """A random whisper-mini of the recipe's sizes with the real vocabulary and generation config; the alignment
+    heads (for word timings) are those of the decoder layers whose attention the recipe supervises."""
     from transformers import WhisperForConditionalGeneration
 
     torch.manual_seed(recipe.seed)
@@ -407,8 +407,8 @@ def build_model(recipe: Recipe, tokenizer):
     model = WhisperForConditionalGeneration(config)
     fit_initial_scales(model, recipe.seed)
     model.generation_config = generation_config(tokenizer, config)
-    model.generation_config.alignment_heads = [[layer, head] for layer in range(recipe.decoder_layers)
-                                               for head in range(recipe.heads)]
+    supervised = range(recipe.decoder_layers - recipe.guide_layers, recipe.decoder_layers)
+    model.generation_config.alignment_heads = [[layer, head] for layer in supervised for head in range(recipe.heads)]
     return model
 
 
