@@ -16,7 +16,7 @@ stays light: ``from helpers.families import ctc, whisper`` and ``from helpers.co
 from .core.audio import check_audio, check_sample_rate, load, normalize, resample, save, supported_suffixes, to_mono
 from .core.cache import build_once, cache_dir
 from .core.records import read_records, record
-from .core.runtime import Timer, pick_device, progress, seed_everything, versions
+from .core.runtime import Timer, cpu_threads, pick_device, progress, seed_everything, versions
 from .data.corpus import Corpus, CorpusSpec, SpeechDataset, Utterance, collate, make_corpus
 from .data.speech import ESPEAK_SR, list_variants, list_voices, speak, speak_mandarin, to_pinyin
 from .data.synth import add_noise, arpeggio, chirp, chord, drum, noise, snr_db, tone

@@ -167,7 +167,8 @@ def _commit() -> str:
 def write_card(directory: Path, name: str, module, recipe, info: dict, measured: dict, smoke: bool) -> None:
     """The model card ``README.md``: Hugging Face front matter (results in ``model-index``, and the recipe, data,
     steps, time, device and commit), then the family's description and a table of the targets. ``info`` is what the
-    recipe's ``train`` returned: ``steps`` (stage → steps), ``seconds``, ``device``, ``processes``."""
+    recipe's ``train`` returned — ``steps`` (stage → steps), ``seconds``, ``device``, ``processes`` — and the
+    ``commit`` of the recipe."""
     import dataclasses
 
     import yaml
@@ -183,7 +184,7 @@ def write_card(directory: Path, name: str, module, recipe, info: dict, measured:
             "metrics": [{"type": key, "name": card["metric_names"][key], "value": value}
                         for key, value in held_out.items()]}]}],
         "training": {"recipe_command": f"python -m helpers zoo train {name}" + (" --smoke" if smoke else ""),
-                     "recipe": dataclasses.asdict(recipe), "commit": _commit(), **info},
+                     "recipe": dataclasses.asdict(recipe), **info},
         "data": card["data"],
         "check": {"subset": module.CHECK_SUBSET, "metrics": measured["check"]},
     }
@@ -218,11 +219,12 @@ def train(name: str, smoke: bool = False, output: str | Path | None = None, forc
     target = Path(output) if output else (cache_dir("zoo-smoke", name) if smoke else ZOO / name)
     if target.exists() and any(target.iterdir()) and not (force or smoke):
         raise ValueError(f"{target} already holds a model; pass --force to replace it")
+    commit = _commit()  # the recipe that runs: taken now, before anyone edits the tree during a long run
     work = target.with_name(target.name + ".training")
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir(parents=True)
     info = module.train(recipe, work, log_path=work / "train_log.jsonl")
-    write_card(work, name, module, recipe, info, module.measure(work, recipe, smoke), smoke)
+    write_card(work, name, module, recipe, {**info, "commit": commit}, module.measure(work, recipe, smoke), smoke)
     shutil.rmtree(target, ignore_errors=True)
     work.rename(target)
     return target

@@ -14,9 +14,9 @@ def plant_whisper(hf_home: Path, repo: str = "openai/whisper-tiny", revision: st
     """Writes ``repo``'s real config with random weights into the hub cache under ``hf_home``; returns the snapshot."""
     import torch
     import whisper
-    from transformers import WhisperFeatureExtractor, WhisperForConditionalGeneration, WhisperProcessor
+    from transformers import WhisperForConditionalGeneration
 
-    from helpers.families.whisper import build_tokenizer, generation_config, whisper_config
+    from helpers.families.whisper import build_tokenizer, generation_config, save_processor, whisper_config
 
     sizes = REAL_WHISPER[repo]
     d, layers, heads = sizes["d_model"], sizes["layers"], sizes["heads"]
@@ -36,5 +36,5 @@ def plant_whisper(hf_home: Path, repo: str = "openai/whisper-tiny", revision: st
     generation.suppress_tokens = sorted(reference.non_speech_tokens)
     model.generation_config = generation
     model.save_pretrained(snapshot)
-    WhisperProcessor(WhisperFeatureExtractor(feature_size=80), tokenizer).save_pretrained(snapshot)
+    save_processor(snapshot, tokenizer)
     return snapshot

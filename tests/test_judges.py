@@ -34,7 +34,7 @@ def test_a_swapped_weight_file_is_refused(monkeypatch):
 
 def test_recognition_reads_clear_speech(sentence):
     assert J.transcribe([sentence])[0].lower().startswith("turn on the")
-    assert J.word_error_rate(["turn on the light and play the music"], [sentence]) < 0.3
+    assert J.word_error_rate(["turn on the light and play the music"], J.transcribe([sentence])) < 0.3
 
 
 def test_noise_lowers_dnsmos_background_score(sentence):
@@ -103,7 +103,8 @@ def test_hifigan_resynthesis_keeps_the_words():
     originals = [u.audio for u in corpus.test]
     resynthesised = [J.vocode(J.vocoder_mel(a)) for a in originals]
     assert all(abs(len(r) - len(a)) <= 160 for r, a in zip(resynthesised, originals))
-    assert J.word_error_rate(references, resynthesised) <= J.word_error_rate(references, originals) + 0.15
+    floor = J.word_error_rate(references, J.transcribe(originals))
+    assert J.word_error_rate(references, J.transcribe(resynthesised)) <= floor + 0.15
 
 
 def test_vocoder_inputs_are_checked():

@@ -98,3 +98,13 @@ def test_only_the_unactionable_generate_warnings_are_filtered():
     assert not logger.filter(make("Passing `generation_config` together with generation-related arguments"))
     assert not logger.filter(make("Both `max_new_tokens` (=40) and `max_length`(=448) seem to have been set."))
     assert logger.filter(make("The attention mask is not set"))
+
+
+def test_the_compact_tokenizer_file_loads_the_same_tokenizer(tokenizer, tmp_path):
+    from transformers import WhisperProcessor
+
+    W.save_processor(tmp_path, tokenizer)
+    assert (tmp_path / "tokenizer.json").stat().st_size < 2.5e6  # transformers writes 6.2 MB
+    reloaded = WhisperProcessor.from_pretrained(tmp_path).tokenizer
+    for text in [" three one four, five!", "你好，世界。", "naïve café"]:
+        assert reloaded.encode(text) == tokenizer.encode(text)

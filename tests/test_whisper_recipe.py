@@ -25,20 +25,20 @@ def pools():
 
 def test_windows_hold_what_their_text_says(pools):
     rng = np.random.default_rng(0)
-    single = R.make_window(pools["en"], rng, "en", "transcribe", timestamps=False, single=True)
+    single = W.make_window(pools["en"], rng, "en", "transcribe", timestamps=False, single=True)
     assert len(single.placed) == 1 and single.placed[0].start <= 0.5 + 0.3 and single.audio.shape == (480_000,)
-    cut = R.make_window(pools["en"], rng, "en", "transcribe", timestamps=True, single=False, with_prompt=True)
+    cut = W.make_window(pools["en"], rng, "en", "transcribe", timestamps=True, single=False, with_prompt=True)
     assert [p.complete for p in cut.placed] == [True] * (len(cut.placed) - 1) + [False]  # the last one is cut
     assert all(p.end <= 30 for p in cut.placed if p.complete) and cut.previous_text
-    whole = R.make_window(pools["en"], rng, "en", "transcribe", timestamps=False, single=False)
+    whole = W.make_window(pools["en"], rng, "en", "transcribe", timestamps=False, single=False)
     assert all(p.complete for p in whole.placed)
     silent_from = int(whole.placed[-1].end * 16000) + 16000 // 4
     assert not whole.audio[silent_from:].any()  # the cut utterance was silenced, not left unlabelled
 
 
 def test_labels_follow_whispers_format(tokenizer, pools):
-    labeller = R.Labeller(tokenizer)
-    window = R.make_window(pools["en"], np.random.default_rng(3), "en", "transcribe", timestamps=True, single=False)
+    labeller = W.Labeller(tokenizer)
+    window = W.make_window(pools["en"], np.random.default_rng(3), "en", "transcribe", timestamps=True, single=False)
     example = labeller(window)
     ids, labels = example["input_ids"], example["labels"]
     assert tokenizer.convert_ids_to_tokens(ids[:3]) == ["<|startoftranscript|>", "<|en|>", "<|transcribe|>"]
@@ -55,17 +55,17 @@ def test_labels_follow_whispers_format(tokenizer, pools):
 
 def test_translation_and_english_only_prompts(tokenizer, pools):
     utt = pools["zh"][0]
-    example = R.Labeller(tokenizer)(R.single_window(utt, "translate"))
-    assert tokenizer.decode(example["input_ids"][4:]) == " " + " ".join(R.ENGLISH_DIGITS[c] for c in utt.text)
-    english_only = R.Labeller(W.build_tokenizer("gpt2"))
+    example = W.Labeller(tokenizer)(W.single_window(utt, "translate"))
+    assert tokenizer.decode(example["input_ids"][4:]) == " " + " ".join(W.ENGLISH_DIGITS[c] for c in utt.text)
+    english_only = W.Labeller(W.build_tokenizer("gpt2"))
     assert english_only.prompt("en", "transcribe", False) == [50257, 50362]
     with pytest.raises(ValueError, match="only Mandarin digits"):
-        R.target_words(pools["en"][0], "translate")
+        W.target_words(pools["en"][0], "translate")
 
 
 def test_token_times_fall_inside_their_words(tokenizer, pools):
     utt = pools["zh"][1]
-    ids, times = R.Labeller(tokenizer).token_times(utt.text, utt.words)
+    ids, times = W.Labeller(tokenizer).token_times(utt.text, utt.words)
     assert len(ids) == len(times) and None not in times
     assert all(utt.words[0].start <= t <= utt.words[-1].end for t in times)
 
@@ -106,6 +106,7 @@ def test_each_stage_warms_up_then_decays():
     rates = [R.stage_rate(step, (10, 20), 0.1) for step in range(30)]
     assert rates[0] == 1.0 and rates[9] < 0.05  # stage 1: one warm-up step of 10, then the cosine
     assert rates[10:12] == [0.5, 1.0] and rates[-1] < 0.02  # stage 2: two warm-up steps of 20
+    assert R.stage_rate(11, (10, 20), 0.1, peaks=(1.0, 0.25)) == 0.25  # a stage's own peak
 
 
 def test_scoring_normalises_like_whisper():

@@ -11,20 +11,22 @@ import numpy as np
 import torch
 
 from .model import log_mel_batch
-from .recipe import FRAMES_PER_SECOND, SAMPLE_RATE, make_window, target_words
+from .windows import FRAMES_PER_SECOND, SAMPLE_RATE, make_window, target_words
 
 MAX_NEW_TOKENS = 224  # Whisper's limit per 30-s window
 
 
 def normalize(text: str, language: str = "en") -> str:
-    """Whisper's text normalisation for scoring; English digits are then spelled out one word each."""
+    """Whisper's text normalisation for scoring; English digits are then spelled out one word each, and the
+    punctuation the normaliser keeps between digits ("8.5.38", "3:14") is dropped."""
     from whisper.normalizers import BasicTextNormalizer, EnglishTextNormalizer
 
     if language == "zh":
         return BasicTextNormalizer()(text).replace(" ", "")
     text = EnglishTextNormalizer()(text)
     digits = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine")
-    return " ".join(re.sub(r"\d", lambda m: f" {digits[int(m.group())]} ", text).split())
+    text = re.sub(r"\d", lambda m: f" {digits[int(m.group())]} ", text)
+    return " ".join(re.sub(r"[^\w\s']", " ", text).split())  # what joined the digits ("8.5.38") goes too
 
 
 def error_rate(references: list[str], hypotheses: list[str], language: str = "en") -> float:
@@ -55,7 +57,8 @@ def generate(model, tokenizer, clips, language: str, task: str = "transcribe", t
         mask = torch.ones(inputs.shape[0], inputs.shape[-1], dtype=torch.long, device=model.device)  # whole windows
         with torch.no_grad():
             tokens = model.generate(inputs, attention_mask=mask, **prompt, return_timestamps=timestamps,
-                                    num_beams=num_beams, max_length=max_new_tokens + 4)
+                                    num_beams=num_beams, max_length=max_new_tokens + 4)  # + the longest prompt
+        # (transformers 5.23 warns at every max_new_tokens=…, not at max_length: DESIGN.md)
         for row in tokens.tolist():
             out.append([t for t in row if t < tokenizer.eos_token_id or (
                 timestamps and t >= tokenizer.convert_tokens_to_ids("<|0.00|>"))])

@@ -114,9 +114,9 @@ def build_tiny_en(directory: Path) -> None:
     """Converts the packaged tiny.en into a transformers folder (fp32 weights, the English-only tokenizer built from
     openai-whisper's ``gpt2.tiktoken``, a generation config with the checkpoint's own token ids and alignment heads)."""
     import torch
-    from transformers import WhisperConfig, WhisperFeatureExtractor, WhisperForConditionalGeneration, WhisperProcessor
+    from transformers import WhisperConfig, WhisperForConditionalGeneration
 
-    from .model import build_tokenizer, generation_config
+    from .model import build_tokenizer, generation_config, save_processor
 
     weights = packaged_file(PACKAGE, VERSION, WEIGHTS, WEIGHTS_SHA256)
     ct2_config = json.loads((weights.parent / "config.json").read_text())
@@ -147,7 +147,7 @@ def build_tiny_en(directory: Path) -> None:
     model.generation_config.suppress_tokens = ct2_config["suppress_ids"]
     model.generation_config.alignment_heads = ct2_config["alignment_heads"]
     model.save_pretrained(directory)
-    WhisperProcessor(WhisperFeatureExtractor(feature_size=config.num_mel_bins), tokenizer).save_pretrained(directory)
+    save_processor(directory, tokenizer, config.num_mel_bins)
     (directory / "ORIGIN.txt").write_text(ORIGIN + "\n")
 
 

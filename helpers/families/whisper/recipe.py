@@ -1,16 +1,10 @@
-"""The whisper-mini recipe: Whisper's training windows built from the synthetic corpus, and the joint loss that makes
-a miniature listen. Used by ``python -m helpers zoo train whisper-mini`` and by 05 (the live lesson).
-
-**Windows.** Whisper trains on 30-s windows cut from long recordings, with the transcript of what the window holds,
-as text tokens or as segments between timestamp tokens. We cut them from a *stream* of corpus utterances with
-pauses between them: a window holds one utterance (like a test clip) or several, in English or Mandarin, with or
-without timestamps, sometimes after ``<|startofprev|>`` and the previous text, and for Mandarin digits sometimes
-with the translate task (English words). An utterance cut by the window's end gets only its start timestamp —
-Whisper's convention, which tells a long-form decoder where to resume. eSpeak's word events give every timestamp.
+"""The whisper-mini recipe: the joint loss that makes a miniature listen, trained in three stages on Whisper's
+windows (:mod:`.windows`), then measured for its model card. Used by ``python -m helpers zoo train whisper-mini`` and
+by 05 (the live lesson).
 
 **The loss** (Kim, Hori & Watanabe 2017; Tachibana et al. 2017): the decoder's cross-entropy, plus a CTC head on
 the encoder over the decoder's own tokens (the encoder learns the sounds early; the head is dropped afterwards), plus
-attention supervision that pulls each decoder layer's cross-attention for a token towards where it is spoken.
+attention supervision that pulls the last decoder layers' cross-attention for a token towards where it is spoken.
 """
 from __future__ import annotations
 
@@ -22,16 +16,11 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ...data.speech import Word
 from .decode import CrossAttentionRecorder
-from .model import encode_crop, generation_config, log_mel_batch, whisper_config
+from .model import encode_crop, generation_config, log_mel_batch, save_processor, whisper_config
+from .windows import SAMPLE_RATE, WINDOW_SECONDS, Labeller, make_window
 
-SAMPLE_RATE = 16_000
-WINDOW_SECONDS = 30.0
-FRAMES_PER_SECOND = 50  # encoder positions per second (20 ms each)
 SOURCES = (("en", "digits"), ("en", "sentences"), ("zh", "digits"), ("zh", "sentences"))
-ENGLISH_DIGITS = dict(zip("零一二三四五六七八九", ("zero", "one", "two", "three", "four", "five", "six", "seven",
-                                                  "eight", "nine")))
 
 
 @dataclass(frozen=True)
@@ -47,6 +36,8 @@ class Recipe:
        loss, with the decoder's attention to find among 500 positions instead of 1 500;
     3. ``steps`` of ``batch_size`` whole 30-s windows: the joint loss, as the model will be used.
 
+    Stage 3 peaks at ``window_learning_rate``: at the first stages' rate, the change from 10-s to 30-s windows undid
+    much of what stage 2 had learnt (measured: cross-entropy 1.0 → 3.8).
     ``guide_layers``: how many of the last decoder layers have their cross-attention supervised (with weight
     ``guide_weight``; the first layers are left free, as in Whisper, whose alignment heads sit in its later layers).
     Data: ``n_train`` utterances per source (English and Mandarin digits and sentences), ``n_test`` held-out ones.
@@ -65,12 +56,13 @@ class Recipe:
     encoder_steps: int = 1200
     crop_seconds: float = 6.0
     crop_batch: int = 32
-    short_steps: int = 1500
+    short_steps: int = 2000
     short_seconds: float = 10.0
     short_batch: int = 16
-    steps: int = 900
+    steps: int = 1300
     batch_size: int = 8
     learning_rate: float = 3e-3
+    window_learning_rate: float = 1e-3
     warmup: float = 0.05
     ctc_weight: float = 0.3
     guide_weight: float = 2.0
@@ -92,210 +84,6 @@ class Recipe:
 SMOKE = dict(n_train=24, n_test=4, encoder_steps=2, crop_batch=2, short_steps=2, short_batch=2, steps=2, batch_size=2,
              d_model=32, encoder_layers=1, decoder_layers=1, heads=2, guide_layers=1)
 STAGES = ("crops", "short", "windows")
-
-
-@dataclass
-class Placed:
-    """An utterance placed in a window: its target text, its words (window times) and whether it ends inside."""
-
-    text: str
-    words: list[Word]
-    source_text: str  # the transcript in the spoken language (the CTC target)
-    complete: bool
-
-    @property
-    def start(self) -> float:
-        return self.words[0].start
-
-    @property
-    def end(self) -> float:
-        return self.words[-1].end
-
-
-@dataclass
-class Window:
-    """One training (or test) example: 30 s of audio and what the decoder should write for it."""
-
-    audio: np.ndarray
-    language: str
-    task: str
-    timestamps: bool
-    placed: list[Placed]
-    previous_text: str = ""
-
-
-def target_words(utterance, task: str) -> tuple[str, list[Word]]:
-    """What Whisper writes for ``utterance`` and the words of it with their times: the transcript, or for the
-    translate task (Mandarin digits) one English word per character, spoken where the character is."""
-    if task == "transcribe":
-        return utterance.text, list(utterance.words)
-    if utterance.language != "zh" or not set(utterance.text) <= set(ENGLISH_DIGITS):
-        raise ValueError(f"only Mandarin digits are translated here, not {utterance.text!r}")
-    words = [Word(ENGLISH_DIGITS[w.text], w.start, w.end) for w in utterance.words]
-    return " ".join(w.text for w in words), words
-
-
-def _shifted(words, offset: float) -> list[Word]:
-    return [Word(w.text, round(w.start + offset, 4), round(w.end + offset, 4)) for w in words]
-
-
-def join_texts(texts, language: str) -> str:
-    """Several transcripts as one: words are separated by spaces in English, characters run on in Mandarin."""
-    return ("" if language == "zh" else " ").join(texts)
-
-
-def make_window(pool, rng: np.random.Generator, language: str, task: str, timestamps: bool, single: bool,
-                with_prompt: bool = False, seconds: float = WINDOW_SECONDS) -> Window:
-    """A window of ``seconds`` from ``pool`` (utterances of one language): one utterance within 0.5 s of the start
-    (``single``), or a stretch of a stream of utterances with 0.1–1.0 s pauses. Without timestamps, audio from a cut
-    utterance onwards is silenced, so that the text covers exactly what is heard."""
-    n = int(seconds * SAMPLE_RATE)
-    audio = np.zeros(n, np.float32)
-    if single:
-        utts, starts = [pool[int(rng.integers(len(pool)))]], [rng.uniform(0, 0.5)]
-        previous = []
-    else:
-        stream, position = [], 0.0
-        while position < seconds + 8:
-            utt = pool[int(rng.integers(len(pool)))]
-            stream.append((utt, position))
-            position += utt.seconds + rng.uniform(0.1, 1.0)
-        first = int(rng.integers(1, 4))  # a few utterances before the window: the previous text
-        origin = stream[first][1]
-        previous = [u for u, _ in stream[:first]]
-        utts = [u for u, _ in stream[first:]]
-        starts = [p - origin for _, p in stream[first:]]
-    placed = []
-    for utt, start in zip(utts, starts):
-        begin = int(round(start * SAMPLE_RATE))
-        if begin >= n:
-            break
-        text, words = target_words(utt, task)
-        words = _shifted(words, begin / SAMPLE_RATE)
-        if words[0].start > seconds - 0.1:  # only its leading pause is in the window
-            break
-        complete = words[-1].end <= seconds - 0.02
-        if not complete and not timestamps:
-            break
-        audio[begin:begin + len(utt.audio)] = utt.audio[: n - begin]
-        placed.append(Placed(text, words, utt.text, complete))
-        if not complete:
-            break
-    written = "en" if task == "translate" else language
-    previous_text = join_texts([target_words(u, task)[0] for u in previous], written) if with_prompt else ""
-    return Window(audio, language, task, timestamps, placed, previous_text)
-
-
-def single_window(utterance, task: str = "transcribe", timestamps: bool = False) -> Window:
-    """One utterance at the start of a 30-s window (as a test clip is decoded), labelled for ``task``."""
-    audio = np.zeros(int(WINDOW_SECONDS * SAMPLE_RATE), np.float32)
-    audio[:len(utterance.audio)] = utterance.audio
-    text, words = target_words(utterance, task)
-    return Window(audio, utterance.language, task, timestamps, [Placed(text, words, utterance.text, True)])
-
-
-def timestamp_token(seconds: float, timestamp_begin: int) -> int:
-    """The token ``<|t|>`` for the 20-ms step nearest ``seconds`` (0.00 … 30.00)."""
-    return timestamp_begin + int(np.clip(round(seconds * FRAMES_PER_SECOND), 0, WINDOW_SECONDS * FRAMES_PER_SECOND))
-
-
-class Labeller:
-    """Turns :class:`Window` objects into decoder inputs, labels, CTC targets and guided-attention centres with a
-    Whisper tokenizer. Special-token ids come from the tokenizer (English-only checkpoints number them differently)."""
-
-    def __init__(self, tokenizer, ctc_vocabulary: list[int] | None = None, max_prompt_tokens: int = 64):
-        from .model import byte_lengths
-
-        self.tokenizer = tokenizer
-        ids = tokenizer.convert_tokens_to_ids
-        self.sot, self.eot = ids("<|startoftranscript|>"), tokenizer.eos_token_id
-        self.sot_prev, self.no_timestamps = ids("<|startofprev|>"), ids("<|notimestamps|>")
-        self.timestamp_begin = ids("<|0.00|>")
-        self.byte_lengths = byte_lengths(tokenizer)
-        self.ctc_index = {t: i + 1 for i, t in enumerate(ctc_vocabulary or [])}
-        self.max_prompt_tokens = max_prompt_tokens
-        self.multilingual = len(tokenizer) > 51_864  # English-only (*.en) vocabularies have 51 864 ids
-
-    def text_ids(self, text: str) -> list[int]:
-        """The tokens of a transcript as Whisper writes it: English after a space, Mandarin without."""
-        return self.tokenizer.encode(" " + text if text.isascii() else text, add_special_tokens=False)
-
-    def token_times(self, text: str, words: list[Word]) -> tuple[list[int], list[float | None]]:
-        """The tokens of ``text`` and the time each is spoken: a token lies in the word whose bytes it covers, at
-        its share of the word's duration; tokens of words that eSpeak did not report get None."""
-        ids = self.text_ids(text)
-        prefix = 1 if text.isascii() else 0  # the leading space
-        encoded = text.encode("utf-8")
-        spans, cursor = [], 0
-        for word in words:
-            found = encoded.find(word.text.encode("utf-8"), cursor)
-            if found < 0:
-                continue
-            spans.append((found, found + len(word.text.encode("utf-8")), word))
-            cursor = found + len(word.text.encode("utf-8"))
-        by_word: dict[int, list[int]] = {}
-        position, owners = -prefix, []
-        for k, token in enumerate(ids):
-            middle = position + self.byte_lengths[token] / 2
-            owner = next((j for j, (a, b, _) in enumerate(spans) if a <= middle < b), None)
-            owners.append(owner)
-            if owner is not None:
-                by_word.setdefault(owner, []).append(k)
-            position += self.byte_lengths[token]
-        times: list[float | None] = []
-        for k, owner in enumerate(owners):
-            if owner is None:
-                times.append(None)
-                continue
-            members, word = by_word[owner], spans[owner][2]
-            times.append(word.start + (members.index(k) + 0.5) / len(members) * (word.end - word.start))
-        return ids, times
-
-    def prompt(self, language: str, task: str, timestamps: bool, previous_text: str = "") -> list[int]:
-        """``[<|startofprev|> previous…] <|startoftranscript|> <|lang|> <|task|> [<|notimestamps|>]``; an English-only
-        tokenizer's prompt has no language or task token."""
-        ids = self.tokenizer.convert_tokens_to_ids
-        tokens = [self.sot_prev] + self.text_ids(previous_text)[-self.max_prompt_tokens:] if previous_text else []
-        tokens += [self.sot] + ([ids(f"<|{language}|>"), ids(f"<|{task}|>")] if self.multilingual else [])
-        return tokens + ([] if timestamps else [self.no_timestamps])
-
-    def __call__(self, window: Window) -> dict:
-        """``input_ids`` (prompt + target), ``labels`` (-100 where nothing is predicted: the previous text and the
-        task tokens; a multilingual model's language token is predicted, which trains language detection), ``centres`` (the frame each
-        label is spoken at, or None), ``ctc_targets`` and ``ctc_frames`` (the frames before a cut utterance)."""
-        language = "en" if window.task == "translate" else window.language
-        target, centres = [], []
-        if window.timestamps:
-            for piece in window.placed:
-                target.append(timestamp_token(piece.start, self.timestamp_begin))
-                centres.append(piece.start)
-                if not piece.complete:
-                    break
-                ids, times = self.token_times(piece.text, piece.words)
-                target += ids + [timestamp_token(piece.end, self.timestamp_begin)]
-                centres += times + [piece.end]
-        elif window.placed:  # one text for the window (Mandarin characters run on, so it tokenises as a whole)
-            target, centres = self.token_times(join_texts([p.text for p in window.placed], language),
-                                               [w for p in window.placed for w in p.words])
-        target.append(self.eot)
-        centres.append(None)
-        prompt = self.prompt(window.language, window.task, window.timestamps, window.previous_text)
-        sot_at = prompt.index(self.sot)
-        input_ids = prompt + target[:-1]
-        labels = [-100] * len(input_ids)
-        if self.multilingual:
-            labels[sot_at] = prompt[sot_at + 1]  # the language token
-        for k, token in enumerate(target):
-            labels[len(prompt) - 1 + k] = token
-        frames = [None] * len(input_ids)
-        for k, t in enumerate(centres):
-            frames[len(prompt) - 1 + k] = None if t is None else t * FRAMES_PER_SECOND
-        complete = [p for p in window.placed if p.complete]
-        ctc_targets = [self.ctc_index[t] for p in complete for t in self.text_ids(p.source_text)
-                       if t in self.ctc_index]
-        cut = next((p.start for p in window.placed if not p.complete), len(window.audio) / SAMPLE_RATE)
-        return {"input_ids": input_ids, "labels": labels, "centres": frames, "ctc_targets": ctc_targets,
-                "ctc_frames": int(cut * FRAMES_PER_SECOND)}
 
 
 def corpora(recipe: Recipe) -> dict:
@@ -348,8 +136,9 @@ def training_pools(corpora_: dict) -> dict:
 
 
 def collate(items: list[dict], pad_id: int) -> dict:
-    """Pads labelled windows into tensors: ``audio (B, samples)``, ``input_ids`` (padded with ``pad_id``),
-    ``labels`` (-100), ``centres`` (NaN where there is no target), and the CTC targets with their lengths."""
+    """Pads labelled windows into tensors: ``audio (B, samples)`` (when the items carry it), ``input_ids`` (padded
+    with ``pad_id``), ``labels`` (-100), ``centres`` (NaN where there is no target), and the CTC targets with their
+    lengths."""
     length = max(len(item["input_ids"]) for item in items)
     input_ids = torch.full((len(items), length), pad_id)
     labels = torch.full((len(items), length), -100)
@@ -359,8 +148,8 @@ def collate(items: list[dict], pad_id: int) -> dict:
         input_ids[b, :n] = torch.tensor(item["input_ids"])
         labels[b, :n] = torch.tensor(item["labels"])
         centres[b, :n] = torch.tensor([float("nan") if c is None else c for c in item["centres"]])
-    return {"audio": torch.tensor(np.stack([item["audio"] for item in items])), "input_ids": input_ids,
-            "labels": labels, "centres": centres,
+    audio = {"audio": torch.tensor(np.stack([item["audio"] for item in items]))} if "audio" in items[0] else {}
+    return {**audio, "input_ids": input_ids, "labels": labels, "centres": centres,
             "ctc_targets": torch.tensor([t for item in items for t in item["ctc_targets"]], dtype=torch.long),
             "ctc_target_lengths": torch.tensor([len(item["ctc_targets"]) for item in items]),
             "ctc_frames": torch.tensor([item["ctc_frames"] for item in items])}
@@ -415,13 +204,11 @@ def build_model(recipe: Recipe, tokenizer):
 def build_scratch(directory, seed: int = 0) -> None:
     """``model_id="scratch"``: a random whisper-mini (the recipe's sizes and initial scales) with its processor, saved
     into ``directory``; :func:`helpers.resolve_model` caches it."""
-    from transformers import WhisperFeatureExtractor, WhisperProcessor
-
     from .model import build_tokenizer
 
     tokenizer = build_tokenizer()
     build_model(Recipe(seed=seed), tokenizer).save_pretrained(directory)
-    WhisperProcessor(WhisperFeatureExtractor(feature_size=80), tokenizer).save_pretrained(directory)
+    save_processor(directory, tokenizer)
 
 
 class JointLoss(nn.Module):
@@ -432,8 +219,11 @@ class JointLoss(nn.Module):
 
     The cross-entropy is a *sampled softmax* (Jean et al. 2015): over the tokens the corpus uses (``shortlist``:
     its words, the special and timestamp tokens) and ``negatives`` other tokens drawn afresh at every step, instead of
-    all 51 865. The full output layer costs more than the rest of the miniature together; the sampled tokens keep
-    pushing the unused ones down, so that decoding with the whole vocabulary still picks corpus tokens."""
+    all 51 865 (the full output layer costs more than the rest of the miniature together). Each sampled token stands
+    for ``len(others) / negatives`` unused ones: adding the log of that to its logit makes the sampled normaliser an
+    estimate of the full one, so that the model learns to leave the unused tokens' *total* probability small. (Without
+    it, whisper-mini's greedy log-probabilities over the full vocabulary fell below Whisper's −1 threshold, and
+    temperature fallback sampled words it never learnt.)"""
 
     def __init__(self, model, n_ctc_symbols: int, recipe: Recipe, shortlist: list[int], negatives: int = 1024):
         super().__init__()
@@ -445,6 +235,7 @@ class JointLoss(nn.Module):
         others[self.shortlist] = False
         self.register_buffer("others", others.nonzero().squeeze(1), persistent=False)
         self.negatives = min(negatives, len(self.others))
+        self.correction = float(np.log(len(self.others) / max(1, self.negatives)))
 
     def forward(self, audio, input_ids, labels, centres, ctc_targets, ctc_target_lengths, ctc_frames,
                 stage: str = "windows"):
@@ -470,6 +261,7 @@ class JointLoss(nn.Module):
         position[chosen] = torch.arange(len(chosen), device=chosen.device)
         targets = torch.where(labels >= 0, position[labels.clamp(min=0)], -100)
         logits = hidden @ self.whisper.proj_out.weight[chosen].T
+        logits[..., len(self.shortlist):] += self.correction  # each negative stands for others/negatives tokens
         ce = F.cross_entropy(logits.flatten(0, 1), targets.flatten(), ignore_index=-100)
         guide = torch.stack([guided_attention_loss(w.mean(1), centres, self.recipe.guide_width)
                              for w in recorder.weights[-self.recipe.guide_layers:]]).mean()
@@ -477,25 +269,26 @@ class JointLoss(nn.Module):
         return total, {"ce": ce.detach(), "ctc": ctc.detach(), "guide": guide.detach()}
 
 
-def stage_rate(step: int, stages: tuple[int, ...], warmup: float) -> float:
+def stage_rate(step: int, stages: tuple[int, ...], warmup: float, peaks: tuple[float, ...] | None = None) -> float:
     """The learning-rate factor at ``step``: in each stage (``stages``: their lengths) a linear warm-up over
-    ``warmup`` of its steps, then a cosine decay to zero."""
+    ``warmup`` of its steps to the stage's peak (``peaks``, default 1), then a cosine decay to zero."""
     import math
 
-    i, n = step, stages[-1]
-    for length in stages:
+    i, n, peak = step, stages[-1], (peaks or (1.0,) * len(stages))[-1]
+    for length, top in zip(stages, peaks or (1.0,) * len(stages)):
         if i < length:
-            n = length
+            n, peak = length, top
             break
         i -= length
     rise = max(1, int(warmup * n))
-    return (i + 1) / rise if i < rise else 0.5 * (1 + math.cos(math.pi * (i - rise) / max(1, n - rise)))
+    return peak * ((i + 1) / rise if i < rise else 0.5 * (1 + math.cos(math.pi * (i - rise) / max(1, n - rise))))
 
 
-def train(recipe: Recipe, directory, log_path=None) -> dict:
+def train(recipe: Recipe, directory, log_path=None, tokenizer=None) -> dict:
     """Trains whisper-mini from nothing with Hugging Face ``accelerate`` and saves it (``save_pretrained``, fp16)
     with its processor into ``directory``. Returns what the card reports: steps, seconds, device, the final losses.
-    ``log_path`` receives one JSON line of losses every 10 steps."""
+    ``log_path`` receives one JSON line of losses every 10 steps; ``tokenizer`` saves building the multilingual one
+    again (a few seconds) when the caller has it."""
     import itertools
     import json
     import time
@@ -503,14 +296,13 @@ def train(recipe: Recipe, directory, log_path=None) -> dict:
     from pathlib import Path
 
     from accelerate import Accelerator
-    from transformers import WhisperFeatureExtractor, WhisperProcessor
 
     from ...core.runtime import progress
     from .model import build_tokenizer
 
     started = time.perf_counter()
     accelerator = Accelerator()
-    tokenizer = build_tokenizer()
+    tokenizer = tokenizer or build_tokenizer()
     data = corpora(recipe)
     pools = training_pools(data)
     vocabulary = ctc_vocabulary(Labeller(tokenizer), pools["en"] + pools["zh"])
@@ -526,7 +318,8 @@ def train(recipe: Recipe, directory, log_path=None) -> dict:
                for stage, (steps, batch) in zip(STAGES, plan)]
     optimizer = torch.optim.AdamW(joint.parameters(), lr=recipe.learning_rate, weight_decay=0.01)
     schedule = torch.optim.lr_scheduler.LambdaLR(optimizer, partial(
-        stage_rate, stages=tuple(steps for steps, _ in plan), warmup=recipe.warmup))
+        stage_rate, stages=tuple(steps for steps, _ in plan), warmup=recipe.warmup,
+        peaks=(1.0, 1.0, recipe.window_learning_rate / recipe.learning_rate)))
     joint, optimizer, schedule, *loaders = accelerator.prepare(joint, optimizer, schedule, *loaders)
     joint.train()
     log = open(log_path, "w") if log_path and accelerator.is_main_process else None
@@ -555,7 +348,7 @@ def train(recipe: Recipe, directory, log_path=None) -> dict:
         model = accelerator.unwrap_model(joint).whisper.eval()
         Path(directory).mkdir(parents=True, exist_ok=True)
         model.to(torch.float16).save_pretrained(directory)
-        WhisperProcessor(WhisperFeatureExtractor(feature_size=80), tokenizer).save_pretrained(directory)
+        save_processor(directory, tokenizer)
     return {"steps": dict(zip(STAGES, (steps for steps, _ in plan))), "seconds": round(time.perf_counter() - started), "device": str(accelerator.device),
             "processes": accelerator.num_processes, "final_losses": final}
 
@@ -569,23 +362,26 @@ CHECK_SUBSET = dict(per_source=10, timestamp_windows=4, longform_minutes=0.5)  #
 
 def measure(directory, recipe: Recipe, smoke: bool = False) -> dict:
     """The card's numbers for the model in ``directory``: ``held_out`` (every test utterance, 20 timestamp windows,
-    a 2-minute long-form clip) and ``check`` (the small subset :data:`CHECK_SUBSET` that the tests re-measure)."""
+    a 2-minute long-form clip) and ``check`` (:func:`check`, which the tests re-measure). An untrained smoke model is
+    given 8 tokens per window: it writes until the limit."""
     from .evaluate import evaluate, load
 
     model, processor = load(directory)
     tests = {key: corpus.test for key, corpus in corpora(recipe).items()}
-    full = dict(longform_minutes=0.2, timestamp_windows=2, max_new_tokens=8) if smoke else dict()
-    return {"held_out": evaluate(model, processor.tokenizer, tests, seed=recipe.seed, **full),
-            "check": check_metrics(model, processor.tokenizer, recipe, **({"max_new_tokens": 8} if smoke else {}))}
+    quick = dict(longform_minutes=0.2, timestamp_windows=2, max_new_tokens=8) if smoke else {}
+    return {"held_out": evaluate(model, processor.tokenizer, tests, seed=recipe.seed, **quick),
+            "check": check(directory, recipe, **({"max_new_tokens": 8} if smoke else {}))}
 
 
-def check_metrics(model, tokenizer, recipe: Recipe, **options) -> dict:
-    """The card's ``check`` metrics: :func:`evaluate` on the first utterances of each test set (:data:`CHECK_SUBSET`)."""
-    from .evaluate import evaluate
+def check(directory, recipe: Recipe, **options) -> dict:
+    """The card's ``check`` metrics of the model in ``directory``: the evaluation on the first utterances of each
+    test set (:data:`CHECK_SUBSET`), small enough for the tests to re-measure."""
+    from .evaluate import evaluate, load
 
+    model, processor = load(directory)
     n = CHECK_SUBSET["per_source"]
     tests = {key: corpus.test[:n] for key, corpus in corpora(recipe).items()}
-    return evaluate(model, tokenizer, tests, longform_minutes=CHECK_SUBSET["longform_minutes"],
+    return evaluate(model, processor.tokenizer, tests, longform_minutes=CHECK_SUBSET["longform_minutes"],
                     timestamp_windows=CHECK_SUBSET["timestamp_windows"], seed=recipe.seed, **options)
 
 

@@ -1,0 +1,38 @@
+"""The released zoo: every model loads with from_pretrained, fits the size limits, has a complete card (data spec,
+recipe command, steps, time, device, commit, held-out metrics), and its card's check metrics are re-measured here on
+the same small held-out subset and held to the card."""
+import importlib
+
+import pytest
+
+import helpers as H
+
+MODELS = H.zoo.zoo_models()
+MEGABYTE = 2 ** 20
+
+
+def test_every_recipe_has_a_released_model_and_the_zoo_fits():
+    assert set(H.zoo.RECIPES) <= set(MODELS)
+    total = sum(f.stat().st_size for f in H.zoo.ZOO.rglob("*") if f.is_file())
+    assert total <= 60 * MEGABYTE
+
+
+@pytest.mark.parametrize("name", MODELS)
+def test_the_card_is_complete_and_the_model_small(name):
+    folder = H.zoo.ZOO / name
+    card = H.zoo.read_card(folder)
+    assert sum(f.stat().st_size for f in folder.rglob("*") if f.is_file()) <= 10 * MEGABYTE
+    training = card["training"]
+    assert training["recipe_command"] == f"python -m helpers zoo train {name}"
+    assert {"recipe", "commit", "steps", "seconds", "device"} <= set(training)
+    assert "-dirty" not in training["commit"] and "smoke-test" not in card["tags"]
+    assert card["data"] and card["model-index"][0]["results"][0]["metrics"]
+
+
+@pytest.mark.parametrize("name", MODELS)
+def test_the_cards_check_metrics_are_re_measured(name):
+    module = importlib.import_module(H.zoo.RECIPES[name])
+    card = H.zoo.read_card(H.zoo.ZOO / name)
+    measured = module.check(H.zoo.ZOO / name, module.Recipe(**card["training"]["recipe"]))
+    for metric, value in card["check"]["metrics"].items():
+        assert measured[metric] == pytest.approx(value, abs=0.02), metric
