@@ -14,8 +14,8 @@ The rules of DESIGN.md, used by every notebook that loads a model (05 onwards) a
 - a **hub id** (``"openai/whisper-small"``) → the cached snapshot, downloaded first when online. Offline and not
   cached → :class:`ModelUnavailableError` at once, naming the remedy. Never a silent fallback to a miniature.
 
-:func:`model_kind` says which of these a ``model_id`` is, so that a notebook runs miniature-only steps (training
-from scratch, the short token limit) only on miniatures.
+:func:`model_kind` says which of these a ``model_id`` is, and :func:`is_miniature` whether it is one of the
+project's miniatures, so that a notebook runs miniature-only steps (the training lessons) only on them.
 """
 from __future__ import annotations
 
@@ -120,6 +120,18 @@ def model_kind(model_id: str, family: str | None = None) -> str:
     raise ValueError(f"unknown model_id {model_id!r}: not a zoo model ({', '.join(map(repr, zoo)) or 'none here'}), "
                      f"not 'scratch', not a packaged real model ({', '.join(map(repr, PACKAGED))}), not an existing "
                      "directory, and not a hub id like 'openai/whisper-small'")
+
+
+def is_miniature(model_id: str, family: str | None = None) -> bool:
+    """True for the project's miniatures: a zoo name, ``"scratch"``, or a local folder whose model card is tagged
+    ``miniature`` (a zoo model retrained into another folder with ``zoo train NAME --output DIR``)."""
+    kind = model_kind(model_id, family)
+    if kind == "local" and (Path(model_id).expanduser() / "README.md").exists():
+        try:
+            return "miniature" in read_card(Path(model_id).expanduser()).get("tags", [])
+        except ValueError:  # a README without front matter: not a card
+            return False
+    return kind in ("zoo", "scratch")
 
 
 def _call(target: str):

@@ -98,3 +98,11 @@ def test_builder_options_distinguish_miniatures():
 
     small, large = H.resolve_model("scratch", scratch=builder), H.resolve_model("scratch", scratch=builder, n_mels=128)
     assert small != large and '"n_mels": 128' in (H.cache_dir("models") / large.split("/")[-1] / "config.json").read_text()
+
+
+def test_a_local_folder_with_a_miniatures_card_is_a_miniature(tmp_path):
+    (tmp_path / "README.md").write_text("---\ntags: [whisper, miniature]\n---\n# retrained\n")
+    assert H.zoo.model_kind(str(tmp_path)) == "local" and H.zoo.is_miniature(str(tmp_path))
+    (tmp_path / "README.md").write_text("# a model without a card\n")
+    assert not H.zoo.is_miniature(str(tmp_path))
+    assert H.zoo.is_miniature("mini", "whisper") and not H.zoo.is_miniature("tiny.en")

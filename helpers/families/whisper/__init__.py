@@ -6,3 +6,4 @@ from .model import (N_LANGUAGES, REAL_SIZES, build_tokenizer, encode_crop, from_
                     log_mel_batch, save_processor, to_openai, whisper_config)
 from .recipe import Recipe, build_scratch
 from .windows import ENGLISH_DIGITS, Labeller, Window, make_window, single_window, target_words
+from . import packaged
