@@ -21,7 +21,7 @@ else
 TORCH_SPEC ?= torch==$(TORCH_VERSION)+cpu --extra-index-url https://download.pytorch.org/whl/cpu --retries 0
 endif
 WHISPER_VERSION := 20250625
-NO_DEPS := openai-whisper==$(WHISPER_VERSION) resemblyzer==0.1.4 basic-pitch==0.4.0  # see requirements.txt
+NO_DEPS := openai-whisper==$(WHISPER_VERSION) resemblyzer==0.1.4 basic-pitch==0.4.0 mplfonts==0.0.11  # see requirements.txt
 
 .PHONY: help setup run smoke test lab refresh models zoo clean
 

@@ -97,14 +97,22 @@ def _whisper(compute_type: str = "float32"):
                         cpu_threads=cpu_threads())
 
 
+TOKENS_PER_SECOND = 6  # the judge's cap on what a clip can say: speech needs about 3 BPE tokens a second
+
+
 def transcribe(clips, sample_rate: int = SAMPLE_RATE) -> list[str]:
     """Whisper tiny.en's transcripts of English clips (greedy, no timestamps, no previous text), run by CTranslate2
-    in float32 (int8 results differ between CPUs)."""
+    in float32 (int8 results differ between CPUs). At most ``TOKENS_PER_SECOND`` tokens per second of audio (+ 6):
+    greedy tiny.en falls into loops on a few eSpeak digit strings ("0 0 0 0 …" until its 448-token limit; measured
+    on 3 of 60 clips), which would make one clip's loop outweigh the rest of a test set. Whisper's own remedy,
+    temperature fallback, samples: its results change from run to run (CTranslate2 4.8.5, even with a fixed seed)."""
     model = _whisper()
     texts = []
     for clip in clips:
-        segments, _ = model.transcribe(_mono16k(clip, sample_rate), language="en", beam_size=1, temperature=0.0,
-                                       without_timestamps=True, condition_on_previous_text=False, vad_filter=False)
+        audio = _mono16k(clip, sample_rate)
+        segments, _ = model.transcribe(audio, language="en", beam_size=1, temperature=0.0, without_timestamps=True,
+                                       condition_on_previous_text=False, vad_filter=False,
+                                       max_new_tokens=int(TOKENS_PER_SECOND * len(audio) / SAMPLE_RATE) + 6)
         texts.append(" ".join(s.text.strip() for s in segments))
     return texts
 

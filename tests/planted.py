@@ -4,9 +4,11 @@ files, generation config) with random weights, written into a Hugging Face cache
 ``HF_HUB_OFFLINE=1`` and that hub id proves the real-checkpoint path runs top to bottom without any download."""
 from pathlib import Path
 
-REAL_WHISPER = {  # the published configs (d_model, layers, heads) and alignment heads of openai/whisper-*
-    "openai/whisper-tiny": dict(d_model=384, layers=4, heads=6,
+REAL_WHISPER = {  # the published configs (d_model, layers, heads, vocabulary) and alignment heads of openai/whisper-*
+    "openai/whisper-tiny": dict(d_model=384, layers=4, heads=6, encoding="multilingual",
                                 alignment_heads=[[2, 2], [3, 0], [3, 2], [3, 3], [3, 4], [3, 5]]),
+    "openai/whisper-tiny.en": dict(d_model=384, layers=4, heads=6, encoding="gpt2",
+                                   alignment_heads=[[1, 0], [2, 0], [2, 5], [3, 0], [3, 1], [3, 2], [3, 3], [3, 4]]),
 }
 
 
@@ -25,14 +27,19 @@ def plant_whisper(hf_home: Path, repo: str = "openai/whisper-tiny", revision: st
     snapshot.mkdir(parents=True, exist_ok=True)
     (folder / "refs").mkdir(exist_ok=True)
     (folder / "refs" / "main").write_text(revision)
-    tokenizer = build_tokenizer()
+    tokenizer = build_tokenizer(sizes["encoding"])
+    multilingual = sizes["encoding"] == "multilingual"
     torch.manual_seed(0)
     config = whisper_config(80, d_model=d, encoder_layers=layers, decoder_layers=layers, encoder_attention_heads=heads,
                             decoder_attention_heads=heads, encoder_ffn_dim=4 * d, decoder_ffn_dim=4 * d)
+    if not multilingual:  # GPT-2's text vocabulary has one token fewer: 51 864 ids, every special id one lower
+        config.vocab_size = len(tokenizer)
+        config.decoder_start_token_id = tokenizer.convert_tokens_to_ids("<|startoftranscript|>")
+        config.pad_token_id = config.bos_token_id = config.eos_token_id = tokenizer.eos_token_id
     model = WhisperForConditionalGeneration(config)
     generation = generation_config(tokenizer, config)
     generation.alignment_heads = sizes["alignment_heads"]
-    reference = whisper.tokenizer.get_tokenizer(multilingual=True, num_languages=99)
+    reference = whisper.tokenizer.get_tokenizer(multilingual=multilingual, num_languages=99)
     generation.suppress_tokens = sorted(reference.non_speech_tokens)
     model.generation_config = generation
     model.save_pretrained(snapshot)

@@ -74,3 +74,17 @@ def test_explorer_shows_the_first_view_and_updates_in_place(monkeypatch):
     assert updated == ["n=4"]
     with pytest.raises(ValueError, match="at least one control"):
         H.explorer(lambda: None)
+
+
+def test_chinese_text_in_figures_renders_with_the_cjk_font():
+    import warnings
+
+    import matplotlib.pyplot as plt
+
+    H.use_style()
+    fig, ax = plt.subplots()
+    ax.set_title("打开空调 · turn on the air conditioner")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # matplotlib warns "Glyph … missing from font(s)" for every box it draws
+        H.notebook.display.compact_png(fig)
+    plt.close(fig)

@@ -108,3 +108,14 @@ def test_the_compact_tokenizer_file_loads_the_same_tokenizer(tokenizer, tmp_path
     reloaded = WhisperProcessor.from_pretrained(tmp_path).tokenizer
     for text in [" three one four, five!", "你好，世界。", "naïve café"]:
         assert reloaded.encode(text) == tokenizer.encode(text)
+
+
+def test_token_timestamps_leave_the_attention_implementation_as_it_was(miniature, tokenizer):
+    from transformers import WhisperForConditionalGeneration
+
+    from helpers.families.whisper import evaluate as E
+
+    model = WhisperForConditionalGeneration.from_pretrained(miniature, attn_implementation="sdpa").eval()
+    timed = E.token_timestamps(model, tokenizer, H.speak("three one four", sr=16000), max_length=12)
+    assert timed and all(t < tokenizer.eos_token_id and s >= 0 for t, s in timed)
+    assert model.config._attn_implementation == "sdpa"  # transformers 5.23 leaves it "eager"

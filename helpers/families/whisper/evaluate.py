@@ -14,6 +14,7 @@ from .model import log_mel_batch
 from .windows import FRAMES_PER_SECOND, SAMPLE_RATE, make_window, target_words
 
 MAX_NEW_TOKENS = 224  # Whisper's limit per 30-s window
+HOP_LENGTH, N_FRAMES = 160, 3000  # the feature extractor's 10-ms hop, and the frames of a 30-s window
 
 
 def normalize(text: str, language: str = "en") -> str:
@@ -86,6 +87,25 @@ def segments(tokens: list[int], tokenizer) -> list[tuple[float, float, str]]:
         elif start is not None:
             text.append(token)
     return found
+
+
+def token_timestamps(model, tokenizer, clip, language: str = "en", max_length: int = 40) -> list[tuple[int, float]]:
+    """``(token, start in s)`` of each text token greedy decoding writes for ``clip``, timed by dynamic time warping
+    over the alignment heads' cross-attention (``generate(return_token_timestamps=True)``), within the frames that
+    hold audio. transformers 5.23 switches the whole model to eager attention for this and leaves it so (every later
+    pass several times slower on a CPU): the attention implementation is restored afterwards. Used by 05."""
+    heard = torch.zeros(1, N_FRAMES, dtype=torch.long, device=model.device)
+    heard[:, : len(clip) // HOP_LENGTH] = 1
+    prompt = dict(language=language) if model.generation_config.is_multilingual else {}
+    saved = model.config._attn_implementation
+    try:
+        with torch.no_grad():
+            out = model.generate(features([clip], model.device), attention_mask=heard, return_token_timestamps=True,
+                                 max_length=max_length, **prompt)
+    finally:
+        model.set_attn_implementation(saved)
+    return [(t, s) for t, s in zip(out["sequences"][0].tolist(), out["token_timestamps"][0].tolist())
+            if t < tokenizer.eos_token_id]
 
 
 def detect_language(model, tokenizer, clips, batch_size: int = 32) -> list[str]:
