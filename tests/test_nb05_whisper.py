@@ -35,7 +35,11 @@ def test_the_real_path_runs_offline_from_the_hub_cache(tmp_path, monkeypatch):
     monkeypatch.setenv("HF_HOME", str(tmp_path / "hf"))
     records = run_smoke(STEM, tmp_path, model_id="openai/whisper-tiny").records
     assert records["model_kind"] == "hub"
-    golden.check(records, golden.load(STEM, "every_run"), require_all=False)
+    # Random weights write special tokens (<|zh|>, <|nocaptions|> …) that a trained model never writes mid-text, and
+    # the three decoders' rules for them differ: the transcripts are compared on the trained models only.
+    rules = {k: v for k, v in golden.load(STEM, "every_run").items()
+             if k not in ("same_transcript", "greedy_written_out_agrees")}
+    golden.check(records, rules, require_all=False)
     assert "finetune_wer" not in records and "scratch_final_losses" not in records  # miniature-only steps skipped
 
 

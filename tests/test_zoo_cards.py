@@ -35,4 +35,8 @@ def test_the_cards_check_metrics_are_re_measured(name):
     card = H.zoo.read_card(H.zoo.ZOO / name)
     measured = module.check(H.zoo.ZOO / name, module.Recipe(**card["training"]["recipe"]))
     for metric, value in card["check"]["metrics"].items():
-        assert measured[metric] == pytest.approx(value, abs=0.02), metric
+        # long-form decoding runs openai-whisper's temperature fallback, which samples when whisper-mini's timestamped
+        # windows fall under its log-probability threshold: another draw, another text (measured 1.46 to 2.58 on the
+        # check clip); held to that spread, the other metrics to two points
+        tolerance = dict(abs=1.5) if metric == "longform_wer" else dict(abs=0.02)
+        assert measured[metric] == pytest.approx(value, **tolerance), metric

@@ -199,6 +199,7 @@ def evaluate(model, tokenizer, test_sets: dict, longform_minutes: float = 2.0, t
     metrics["timestamp_mae"], metrics["segments_found"] = timestamp_error(model, tokenizer, pools,
                                                                           timestamp_windows, seed, max_new_tokens)
     audio, reference = long_clip(english, longform_minutes, seed)
+    torch.manual_seed(seed)  # temperature fallback samples with torch's generator
     result = openai_model(model).transcribe(audio, language="en", fp16=False, condition_on_previous_text=True,
                                             sample_len=max_new_tokens)
     metrics["longform_wer"] = error_rate([reference], [result["text"]])
