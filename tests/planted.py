@@ -30,12 +30,9 @@ def plant_whisper(hf_home: Path, repo: str = "openai/whisper-tiny", revision: st
     tokenizer = build_tokenizer(sizes["encoding"])
     multilingual = sizes["encoding"] == "multilingual"
     torch.manual_seed(0)
-    config = whisper_config(80, d_model=d, encoder_layers=layers, decoder_layers=layers, encoder_attention_heads=heads,
-                            decoder_attention_heads=heads, encoder_ffn_dim=4 * d, decoder_ffn_dim=4 * d)
-    if not multilingual:  # GPT-2's text vocabulary has one token fewer: 51 864 ids, every special id one lower
-        config.vocab_size = len(tokenizer)
-        config.decoder_start_token_id = tokenizer.convert_tokens_to_ids("<|startoftranscript|>")
-        config.pad_token_id = config.bos_token_id = config.eos_token_id = tokenizer.eos_token_id
+    config = whisper_config(80, tokenizer, d_model=d, encoder_layers=layers, decoder_layers=layers,
+                            encoder_attention_heads=heads, decoder_attention_heads=heads, encoder_ffn_dim=4 * d,
+                            decoder_ffn_dim=4 * d)
     model = WhisperForConditionalGeneration(config)
     generation = generation_config(tokenizer, config)
     generation.alignment_heads = sizes["alignment_heads"]

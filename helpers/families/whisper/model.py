@@ -135,14 +135,19 @@ def generation_config(tokenizer, config):
     return generation
 
 
-def whisper_config(n_mels: int = 80, **sizes):
+def whisper_config(n_mels: int = 80, tokenizer=None, **sizes):
     """A ``WhisperConfig`` with the real vocabulary, 30-s audio context, and the given sizes (``d_model``,
-    ``encoder_layers``, ``encoder_attention_heads``, ``encoder_ffn_dim`` and the decoder's)."""
+    ``encoder_layers``, ``encoder_attention_heads``, ``encoder_ffn_dim`` and the decoder's). The vocabulary and special
+    ids are the multilingual ones, or ``tokenizer``'s (an English-only one has 51 864 ids, every special one lower)."""
     from transformers import WhisperConfig
 
-    return WhisperConfig(vocab_size=51_865, num_mel_bins=n_mels, max_source_positions=1500,
-                         max_target_positions=448, decoder_start_token_id=50_258, pad_token_id=50_257,
-                         bos_token_id=50_257, eos_token_id=50_257, dropout=0.0, **sizes)
+    vocabulary, start, end = 51_865, 50_258, 50_257
+    if tokenizer is not None:
+        vocabulary, start, end = (len(tokenizer), tokenizer.convert_tokens_to_ids("<|startoftranscript|>"),
+                                  tokenizer.eos_token_id)
+    return WhisperConfig(vocab_size=vocabulary, num_mel_bins=n_mels, max_source_positions=1500,
+                         max_target_positions=448, decoder_start_token_id=start, pad_token_id=end,
+                         bos_token_id=end, eos_token_id=end, dropout=0.0, **sizes)
 
 
 # transformers parameter names → openai-whisper parameter names (the blocks' names differ, the tensors do not)

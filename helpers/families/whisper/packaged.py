@@ -114,9 +114,9 @@ def build_tiny_en(directory: Path) -> None:
     """Converts the packaged tiny.en into a transformers folder (fp32 weights, the English-only tokenizer built from
     openai-whisper's ``gpt2.tiktoken``, a generation config with the checkpoint's own token ids and alignment heads)."""
     import torch
-    from transformers import WhisperConfig, WhisperForConditionalGeneration
+    from transformers import WhisperForConditionalGeneration
 
-    from .model import build_tokenizer, generation_config, save_processor
+    from .model import build_tokenizer, generation_config, save_processor, whisper_config
 
     weights = packaged_file(PACKAGE, VERSION, WEIGHTS, WEIGHTS_SHA256)
     ct2_config = json.loads((weights.parent / "config.json").read_text())
@@ -125,18 +125,12 @@ def build_tiny_en(directory: Path) -> None:
         raise ValueError(f"{weights}: expected the output projection to be the token embedding, got {aliases}")
     d = variables["encoder/conv1/weight"].shape[0]
     layers = len({k.split("/")[1] for k in variables if re.match(r"encoder/layer_\d+/", k)})
-    vocab = variables["decoder/embeddings/weight"].shape[0]
     tokenizer = build_tokenizer("gpt2")
-    config = WhisperConfig(vocab_size=vocab, num_mel_bins=variables["encoder/conv1/weight"].shape[1], d_model=d,
-                           encoder_layers=layers, decoder_layers=layers,
-                           encoder_attention_heads=int(variables["encoder/num_heads"]),
-                           decoder_attention_heads=int(variables["decoder/num_heads"]),
-                           encoder_ffn_dim=4 * d, decoder_ffn_dim=4 * d, max_source_positions=1500,
-                           max_target_positions=448, decoder_start_token_id=tokenizer.convert_tokens_to_ids(
-                               "<|startoftranscript|>"), pad_token_id=tokenizer.eos_token_id,
-                           bos_token_id=tokenizer.eos_token_id, eos_token_id=tokenizer.eos_token_id,
-                           begin_suppress_tokens=ct2_config["suppress_ids_begin"],
-                           suppress_tokens=ct2_config["suppress_ids"])
+    config = whisper_config(variables["encoder/conv1/weight"].shape[1], tokenizer, d_model=d, encoder_layers=layers,
+                            decoder_layers=layers, encoder_attention_heads=int(variables["encoder/num_heads"]),
+                            decoder_attention_heads=int(variables["decoder/num_heads"]), encoder_ffn_dim=4 * d,
+                            decoder_ffn_dim=4 * d, begin_suppress_tokens=ct2_config["suppress_ids_begin"],
+                            suppress_tokens=ct2_config["suppress_ids"])
     model = WhisperForConditionalGeneration(config)
     state = {k: torch.tensor(np.asarray(a, np.float32)) for k, a in transformers_state(variables, layers).items()}
     missing, unexpected = model.load_state_dict(state, strict=False)

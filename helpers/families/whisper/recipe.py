@@ -274,8 +274,9 @@ def stage_rate(step: int, stages: tuple[int, ...], warmup: float, peaks: tuple[f
     ``warmup`` of its steps to the stage's peak (``peaks``, default 1), then a cosine decay to zero."""
     import math
 
-    i, n, peak = step, stages[-1], (peaks or (1.0,) * len(stages))[-1]
-    for length, top in zip(stages, peaks or (1.0,) * len(stages)):
+    peaks = peaks or (1.0,) * len(stages)
+    i, n, peak = step, stages[-1], peaks[-1]
+    for length, top in zip(stages, peaks):
         if i < length:
             n, peak = length, top
             break
