@@ -8,6 +8,7 @@ import sys
 import yaml
 
 from . import zoo
+from .core.engine import PRECISIONS, Options, process_state
 from .notebook import runner
 from .core.records import read_records
 
@@ -17,6 +18,16 @@ def _assignment(text: str) -> tuple[str, object]:
     if not sep or not name:
         raise argparse.ArgumentTypeError(f"expected name=value, got {text!r}")
     return name, yaml.safe_load(value)
+
+
+def _whole(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number ≥ 1, got {text!r}")
+    return value
 
 
 def main(argv=None) -> int:
@@ -44,7 +55,22 @@ def main(argv=None) -> int:
     train.add_argument("name", help="e.g. whisper-mini")
     train.add_argument("--smoke", action="store_true", help="the same recipe at seconds scale, into the cache")
     train.add_argument("--output", help="folder to write (default zoo/NAME)")
-    train.add_argument("--force", action="store_true", help="replace a released model")
+    train.add_argument("--force", action="store_true",
+                       help="replace a released model, or discard an interrupted run instead of resuming it")
+    train.add_argument("--resume", action="store_true",
+                       help="continue the interrupted run of the same command from its last saved state")
+    train.add_argument("--save-every", type=_whole, default=100, metavar="N",
+                       help="save the whole training state every N optimiser steps (default 100)")
+    train.add_argument("--max-steps", type=_whole, metavar="N",
+                       help="stop after optimiser step N of the recipe, keeping the state for --resume")
+    train.add_argument("--mixed-precision", choices=PRECISIONS,
+                       help="bf16: autocast to bfloat16 (CPU and recent GPUs); fp16: GPUs only (default: as accelerate "
+                            "launch says, else no)")
+    train.add_argument("--grad-accum", type=_whole, default=1, metavar="K",
+                       help="compute each step's batch in K micro-batches: less memory, the same steps (default 1)")
+    train.add_argument("--seed", type=int, help="the recipe's seed (its data, windows, initial weights)")
+    train.add_argument("--set", dest="changes", action="append", type=_assignment, default=[], metavar="FIELD=VALUE",
+                       help="change a recipe field, e.g. --set d_model=128 --set steps=5000 (see the model card)")
     args = parser.parse_args(argv)
 
     try:
@@ -66,7 +92,13 @@ def main(argv=None) -> int:
             if args.zoo_command == "list":
                 print("recipes:", ", ".join(sorted(zoo.RECIPES)), "· released:", ", ".join(zoo.zoo_models()) or "none")
             else:
-                print(f"trained into {zoo.train(args.name, args.smoke, args.output, args.force)}")
+                changes = dict(args.changes) | ({"seed": args.seed} if args.seed is not None else {})
+                options = Options(mixed_precision=args.mixed_precision, grad_accum=args.grad_accum,
+                                  max_steps=args.max_steps, save_every=args.save_every, resume=args.resume)
+                target = zoo.train(args.name, args.smoke, args.output, args.force, changes, options)
+                if process_state().is_main_process:
+                    print(f"stopped after step {args.max_steps}; continue with the same command and --resume"
+                          if target is None else f"trained into {target}")
             return 0
         path = runner.list_notebooks([args.notebook])[0]
         print(yaml.safe_dump(runner.notebook_parameters(path), sort_keys=False, allow_unicode=True), end="")

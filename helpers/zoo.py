@@ -179,8 +179,8 @@ def _commit() -> str:
 def write_card(directory: Path, name: str, module, recipe, info: dict, measured: dict, smoke: bool) -> None:
     """The model card ``README.md``: Hugging Face front matter (results in ``model-index``, and the recipe, data,
     steps, time, device and commit), then the family's description and a table of the targets. ``info`` is what the
-    recipe's ``train`` returned — ``steps`` (stage → steps), ``seconds``, ``device``, ``processes`` — and the
-    ``commit`` of the recipe."""
+    recipe's ``train`` returned — ``steps`` (stage → steps), ``seconds``, ``device``, ``processes``, ``mixed_precision``,
+    ``grad_accum``, ``final_losses`` — with the ``commit`` of the recipe and the ``command`` that reproduces it."""
     import dataclasses
 
     import yaml
@@ -195,8 +195,8 @@ def write_card(directory: Path, name: str, module, recipe, info: dict, measured:
             "dataset": {"name": card["dataset"], "type": "synthetic", "split": "test (held-out speakers)"},
             "metrics": [{"type": key, "name": card["metric_names"][key], "value": value}
                         for key, value in held_out.items()]}]}],
-        "training": {"recipe_command": f"python -m helpers zoo train {name}" + (" --smoke" if smoke else ""),
-                     "recipe": dataclasses.asdict(recipe), **info},
+        "training": {"recipe_command": info["command"], "recipe": dataclasses.asdict(recipe),
+                     **{k: v for k, v in info.items() if k != "command"}},
         "data": card["data"],
         "check": {"subset": module.CHECK_SUBSET, "metrics": measured["check"]},
     }
@@ -208,7 +208,7 @@ def write_card(directory: Path, name: str, module, recipe, info: dict, measured:
                     f"| {met} |")
     body = (f"# {name}\n\n{card['description']}\n\n## Results on held-out speakers\n\n"
             "| metric | measured | target | met |\n|---|---|---|---|\n" + "\n".join(rows) + "\n\n"
-            f"## Training\n\n`python -m helpers zoo train {name}` ("
+            f"## Training\n\n`{info['command']}` ("
             + " + ".join(f"{n} {stage}" for stage, n in info["steps"].items()) + f" steps, {info['seconds']} s on "
             f"{info['device']}, {info['processes']} process(es), commit `{front['training']['commit']}`). "
             "The recipe's fields, the data and the losses are in the front matter and `train_log.jsonl`. Weights come "
@@ -217,28 +217,101 @@ def write_card(directory: Path, name: str, module, recipe, info: dict, measured:
     (directory / "README.md").write_text(text)
 
 
-def train(name: str, smoke: bool = False, output: str | Path | None = None, force: bool = False) -> Path:
+def recipe_command(name: str, smoke: bool = False, changes: dict | None = None, options=None) -> str:
+    """The command that reproduces a run: ``python -m helpers zoo train NAME`` and the options that change what
+    it learns (``--smoke``, ``--set``, ``--mixed-precision``, ``--grad-accum``; the seed is a recipe field)."""
+    parts = [f"python -m helpers zoo train {name}"] + (["--smoke"] if smoke else [])
+    parts += [f"--set {key}={value}" for key, value in (changes or {}).items()]
+    if options is not None and options.mixed_precision not in (None, "no"):
+        parts.append(f"--mixed-precision {options.mixed_precision}")
+    if options is not None and options.grad_accum != 1:
+        parts.append(f"--grad-accum {options.grad_accum}")
+    return " ".join(parts)
+
+
+def _recipe(module, smoke: bool, changes: dict):
+    """The recipe of a run: the committed one (at seconds scale with ``smoke``) with ``changes`` to its fields, each
+    checked against the field's type."""
+    import dataclasses
+
+    recipe = module.Recipe().replace(**module.SMOKE) if smoke else module.Recipe()
+    fields = {f.name: f for f in dataclasses.fields(recipe)}
+    for key, value in changes.items():
+        default = getattr(recipe, key) if key in fields else None
+        if key in fields and not (type(value) is type(default) or (type(default) is float and type(value) is int)):
+            raise ValueError(f"recipe field {key}={value!r} must be of type {type(default).__name__}, like its "
+                             f"default {default!r}")
+    return recipe.replace(**changes)
+
+
+def train(name: str, smoke: bool = False, output: str | Path | None = None, force: bool = False,
+          changes: dict | None = None, options=None) -> Path | None:
     """Trains zoo model ``name`` from nothing with its committed recipe, measures it on held-out speakers and writes
-    its card (``python -m helpers zoo train NAME``). ``smoke`` runs the same recipe at seconds scale into the cache.
-    The model is built in a side folder and moved into place only when complete, so that an interrupted run never
-    damages a released model; an existing release is replaced only with ``force``."""
+    its card (``python -m helpers zoo train NAME``); returns the model's folder, or None when ``options.max_steps``
+    stopped the run before its end (its state is kept for ``options.resume``).
+
+    ``smoke`` runs the same recipe at seconds scale into the cache; ``changes`` replace recipe fields (``--set``,
+    ``--seed``); ``options`` (:class:`helpers.core.engine.Options`) say how to run it. The run works in a side folder
+    (``NAME.training``) that holds its saved states and replaces the target only after the card is written, so an
+    interrupted or failed run never damages a released model; an existing release is replaced only with ``force``.
+    Under ``accelerate launch`` every process trains, and only the main one writes the log, the model and the card."""
+    import dataclasses
+    import json
     import shutil
+
+    from .core.engine import Options, check_device, process_state, saved_states
 
     if name not in RECIPES:
         raise ValueError(f"no zoo recipe {name!r}; recipes: {sorted(RECIPES)}")
     module = importlib.import_module(RECIPES[name])
-    recipe = module.Recipe().replace(**module.SMOKE) if smoke else module.Recipe()
+    changes, options = dict(changes or {}), options or Options()
+    recipe = _recipe(module, smoke, changes)
+    check_device(options)
     target = Path(output) if output else (cache_dir("zoo-smoke", name) if smoke else ZOO / name)
     if target.exists() and any(target.iterdir()) and not (force or smoke):
         raise ValueError(f"{target} already holds a model; pass --force to replace it")
-    commit = _commit()  # the recipe that runs: taken now, before anyone edits the tree during a long run
     work = target.with_name(target.name + ".training")
-    shutil.rmtree(work, ignore_errors=True)
-    work.mkdir(parents=True)
-    info = module.train(recipe, work, log_path=work / "train_log.jsonl")
-    write_card(work, name, module, recipe, {**info, "commit": commit}, module.measure(work, recipe, smoke), smoke)
-    shutil.rmtree(target, ignore_errors=True)
-    work.rename(target)
+    fields = json.loads(json.dumps(dataclasses.asdict(recipe)))  # tuples as lists, as read back
+    states = saved_states(work / "state")
+    if options.resume:
+        if not states:
+            raise ValueError(f"nothing to resume: {work} holds no saved state; run without --resume")
+        before = json.loads((work / "recipe.json").read_text())
+        if before["recipe"] != fields:
+            differ = sorted(k for k in fields if before["recipe"].get(k) != fields[k])
+            raise ValueError(f"the run in {work} has another recipe (fields {differ} differ); resume it with "
+                             f"the options it started with: {before['command']}")
+        commit = before["commit"]
+    else:
+        if states and not (force or smoke):
+            raise ValueError(f"{work} holds an interrupted run ({states[-1].name}): pass --resume to continue it, "
+                             "or --force to start again")
+        commit = _commit()  # the recipe that runs: taken now, before anyone edits the tree during a long run
+    state = process_state()
+    if state.is_main_process and not options.resume:
+        shutil.rmtree(work, ignore_errors=True)
+        work.mkdir(parents=True)
+        command = recipe_command(name, smoke, changes, options)
+        (work / "recipe.json").write_text(json.dumps({"command": command, "commit": commit, "recipe": fields}))
+    state.wait_for_everyone()
+    try:
+        info = module.train(recipe, work, log_path=work / "train_log.jsonl", options=options)
+    except BaseException:
+        if state.is_main_process and not saved_states(work / "state"):  # nothing to resume: leave nothing behind
+            shutil.rmtree(work, ignore_errors=True)
+        raise
+    if not info.pop("finished"):
+        return None
+    del info["step"]
+    if state.is_main_process:
+        ran = dataclasses.replace(options, mixed_precision=info["mixed_precision"])  # as accelerate ran it
+        info = {**info, "commit": commit, "command": recipe_command(name, smoke, changes, ran)}
+        write_card(work, name, module, recipe, info, module.measure(work, recipe, smoke), smoke)
+        shutil.rmtree(work / "state", ignore_errors=True)
+        (work / "recipe.json").unlink()
+        shutil.rmtree(target, ignore_errors=True)
+        work.rename(target)
+    state.wait_for_everyone()
     return target
 
 

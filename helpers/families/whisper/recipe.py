@@ -18,7 +18,7 @@ from torch import nn
 
 from .decode import CrossAttentionRecorder
 from .model import encode_crop, generation_config, log_mel_batch, save_processor, whisper_config
-from .windows import SAMPLE_RATE, WINDOW_SECONDS, Labeller, make_window
+from .windows import FRAMES_PER_SECOND, SAMPLE_RATE, WINDOW_SECONDS, Labeller, make_window
 
 SOURCES = (("en", "digits"), ("en", "sentences"), ("zh", "digits"), ("zh", "sentences"))
 
@@ -74,6 +74,20 @@ class Recipe:
     translate_fraction: float = 0.3
     max_prompt_tokens: int = 64
 
+    def __post_init__(self):
+        for field in dataclasses.fields(self):
+            value = getattr(self, field.name)
+            if field.name.endswith("_fraction") and not 0 <= value <= 1:
+                raise ValueError(f"recipe field {field.name}={value!r} must be a fraction between 0 and 1")
+            if field.name != "seed" and not field.name.endswith("_fraction") and not value > 0:
+                raise ValueError(f"recipe field {field.name}={value!r} must be positive")
+        if self.d_model % self.heads:
+            raise ValueError(f"d_model {self.d_model} must be a multiple of heads {self.heads}")
+        if max(self.crop_seconds, self.short_seconds) > WINDOW_SECONDS:
+            raise ValueError(f"crop_seconds and short_seconds must fit in Whisper's {WINDOW_SECONDS:g}-s window")
+        if self.guide_layers > self.decoder_layers:
+            raise ValueError(f"guide_layers {self.guide_layers} cannot exceed decoder_layers {self.decoder_layers}")
+
     def replace(self, **changes) -> "Recipe":
         unknown = sorted(set(changes) - {f.name for f in dataclasses.fields(self)})
         if unknown:
@@ -118,7 +132,8 @@ class WindowDataset:
         if self.stage == "crops":  # stage 1: the encoder's CTC target is all that is used
             window = make_window(self.pools[language], rng, language, "transcribe", timestamps=False,
                                  single=bool(rng.uniform() < r.single_fraction), seconds=r.crop_seconds)
-            return {**self.labeller(window), "audio": window.audio}
+            room = int((WINDOW_SECONDS - r.crop_seconds) * FRAMES_PER_SECOND)  # where in the position table
+            return {**self.labeller(window), "audio": window.audio, "offset": int(rng.integers(0, room + 1))}
         task = "translate" if language == "zh" and rng.uniform() < r.translate_fraction else "transcribe"
         pool = self.pools["zh-digits" if task == "translate" else language]
         single = bool(rng.uniform() < r.single_fraction)
@@ -138,7 +153,7 @@ def training_pools(corpora_: dict) -> dict:
 def collate(items: list[dict], pad_id: int) -> dict:
     """Pads labelled windows into tensors: ``audio (B, samples)`` (when the items carry it), ``input_ids`` (padded
     with ``pad_id``), ``labels`` (-100), ``centres`` (NaN where there is no target), and the CTC targets with their
-    lengths."""
+    lengths; and the crops' ``offsets`` in the position table (stage 1)."""
     length = max(len(item["input_ids"]) for item in items)
     input_ids = torch.full((len(items), length), pad_id)
     labels = torch.full((len(items), length), -100)
@@ -149,7 +164,8 @@ def collate(items: list[dict], pad_id: int) -> dict:
         labels[b, :n] = torch.tensor(item["labels"])
         centres[b, :n] = torch.tensor([float("nan") if c is None else c for c in item["centres"]])
     audio = {"audio": torch.tensor(np.stack([item["audio"] for item in items]))} if "audio" in items[0] else {}
-    return {**audio, "input_ids": input_ids, "labels": labels, "centres": centres,
+    offsets = {"offsets": torch.tensor([item["offset"] for item in items])} if "offset" in items[0] else {}
+    return {**audio, **offsets, "input_ids": input_ids, "labels": labels, "centres": centres,
             "ctc_targets": torch.tensor([t for item in items for t in item["ctc_targets"]], dtype=torch.long),
             "ctc_target_lengths": torch.tensor([len(item["ctc_targets"]) for item in items]),
             "ctc_frames": torch.tensor([item["ctc_frames"] for item in items])}
@@ -238,16 +254,15 @@ class JointLoss(nn.Module):
         self.correction = float(np.log(len(self.others) / max(1, self.negatives)))
 
     def forward(self, audio, input_ids, labels, centres, ctc_targets, ctc_target_lengths, ctc_frames,
-                stage: str = "windows"):
+                offsets=None, stage: str = "windows"):
         encoder = self.whisper.model.encoder
         seconds = audio.shape[-1] / SAMPLE_RATE
         features = log_mel_batch(audio, self.whisper.config.num_mel_bins, seconds)
         if stage == "windows":
             states = encoder(features).last_hidden_state
-        else:  # a crop: anywhere in the position table (stage 1), or at its start, as a short window (stage 2)
-            room = encoder.embed_positions.num_embeddings - features.shape[-1] // 2
-            offsets = (torch.randint(0, room + 1, (len(audio),), device=audio.device) if stage == "crops"
-                       else torch.zeros(len(audio), dtype=torch.long, device=audio.device))
+        else:  # a crop at its item's offset in the position table (stage 1), or at its start, as a short window
+            if offsets is None:
+                offsets = torch.zeros(len(audio), dtype=torch.long, device=audio.device)
             states = encode_crop(encoder, features, offsets)
         log_probs = self.ctc_head(states).log_softmax(-1)
         ctc = F.ctc_loss(log_probs.transpose(0, 1), ctc_targets, ctc_frames, ctc_target_lengths, zero_infinity=True)
@@ -285,73 +300,43 @@ def stage_rate(step: int, stages: tuple[int, ...], warmup: float, peaks: tuple[f
     return peak * ((i + 1) / rise if i < rise else 0.5 * (1 + math.cos(math.pi * (i - rise) / max(1, n - rise))))
 
 
-def train(recipe: Recipe, directory, log_path=None, tokenizer=None) -> dict:
-    """Trains whisper-mini from nothing with Hugging Face ``accelerate`` and saves it (``save_pretrained``, fp16)
-    with its processor into ``directory``. Returns what the card reports: steps, seconds, device, the final losses.
-    ``log_path`` receives one JSON line of losses every 10 steps; ``tokenizer`` saves building the multilingual one
-    again (a few seconds) when the caller has it."""
-    import itertools
-    import json
-    import time
+def train(recipe: Recipe, directory, log_path=None, tokenizer=None, options=None) -> dict:
+    """Trains whisper-mini from nothing through the zoo's engine (:func:`helpers.core.engine.fit`: Hugging Face
+    ``accelerate``) and, when the run is finished, saves it (``save_pretrained``, fp16) with its processor into
+    ``directory``. Returns what the card reports (the engine's summary, without the model). ``options``
+    (:class:`~helpers.core.engine.Options`) say how to run it; its states go to ``directory/state``. ``log_path``
+    receives one JSON line of losses every 10 steps; ``tokenizer`` saves building the multilingual one again (a few
+    seconds) when the caller has it."""
     from functools import partial
     from pathlib import Path
 
-    from accelerate import Accelerator
+    from accelerate import PartialState
 
-    from ...core.runtime import progress
+    from ...core.engine import Options, Stage, fit
     from .model import build_tokenizer
 
-    started = time.perf_counter()
-    accelerator = Accelerator()
     tokenizer = tokenizer or build_tokenizer()
-    data = corpora(recipe)
-    pools = training_pools(data)
+    pools = training_pools(corpora(recipe))
     vocabulary = ctc_vocabulary(Labeller(tokenizer), pools["en"] + pools["zh"])
     labeller = Labeller(tokenizer, vocabulary, recipe.max_prompt_tokens)
     shortlist = vocabulary + list(range(tokenizer.eos_token_id, len(tokenizer)))  # + special and timestamp tokens
     joint = JointLoss(build_model(recipe, tokenizer), len(vocabulary) + 1, recipe, shortlist)
     plan = ((recipe.encoder_steps, recipe.crop_batch), (recipe.short_steps, recipe.short_batch),
             (recipe.steps, recipe.batch_size))
-    total = sum(steps for steps, _ in plan)
-    stage_of_step = [stage for stage, (steps, _) in zip(STAGES, plan) for _ in range(steps)]
-    loaders = [torch.utils.data.DataLoader(WindowDataset(recipe, pools, labeller, steps * batch, stage),
-                                           batch_size=batch, collate_fn=partial(collate, pad_id=tokenizer.eos_token_id))
-               for stage, (steps, batch) in zip(STAGES, plan)]
+    stages = [Stage(stage, WindowDataset(recipe, pools, labeller, steps * batch, stage), steps, batch)
+              for stage, (steps, batch) in zip(STAGES, plan)]
     optimizer = torch.optim.AdamW(joint.parameters(), lr=recipe.learning_rate, weight_decay=0.01)
     schedule = torch.optim.lr_scheduler.LambdaLR(optimizer, partial(
         stage_rate, stages=tuple(steps for steps, _ in plan), warmup=recipe.warmup,
         peaks=(1.0, 1.0, recipe.window_learning_rate / recipe.learning_rate)))
-    joint, optimizer, schedule, *loaders = accelerator.prepare(joint, optimizer, schedule, *loaders)
-    joint.train()
-    log = open(log_path, "w") if log_path and accelerator.is_main_process else None
-    history = []
-    bar = progress(itertools.chain(*loaders), total=total, desc="whisper-mini", disable=not accelerator.is_main_process)
-    for step, batch in enumerate(bar):
-        loss, parts = joint(**batch, stage=stage_of_step[step])
-        accelerator.backward(loss)
-        accelerator.clip_grad_norm_(joint.parameters(), 1.0)
-        optimizer.step()
-        schedule.step()
-        optimizer.zero_grad()
-        history.append({k: float(v) for k, v in parts.items()})
-        if step % 10 == 0 or step == total - 1:
-            recent = {k: round(float(np.mean([h[k] for h in history[-10:] if k in h])), 4) for k in history[-1]}
-            bar.set_postfix(recent, refresh=False)
-            if log:
-                log.write(json.dumps({"step": step, **recent, "seconds": round(time.perf_counter() - started, 1)})
-                          + "\n")
-                log.flush()
-    accelerator.wait_for_everyone()
-    if log:
-        log.close()
-    final = {k: round(float(np.mean([h[k] for h in history[-50:] if k in h])), 4) for k in history[-1]}
-    if accelerator.is_main_process:
-        model = accelerator.unwrap_model(joint).whisper.eval()
-        Path(directory).mkdir(parents=True, exist_ok=True)
+    info = fit(joint, optimizer, schedule, stages, partial(collate, pad_id=tokenizer.eos_token_id),
+               options or Options(), Path(directory) / "state", log_path, desc="whisper-mini")
+    joint = info.pop("model")
+    if info["finished"] and PartialState().is_main_process:
+        model = joint.whisper.eval()
         model.to(torch.float16).save_pretrained(directory)
         save_processor(directory, tokenizer)
-    return {"steps": dict(zip(STAGES, (steps for steps, _ in plan))), "seconds": round(time.perf_counter() - started), "device": str(accelerator.device),
-            "processes": accelerator.num_processes, "final_losses": final}
+    return info
 
 
 TARGETS = {  # issue 9: what whisper-mini should reach on held-out speakers (≤ for errors, ≥ for accuracy)
