@@ -59,9 +59,9 @@ refresh: $(STAMP) ## re-execute the committed notebooks in place with their defa
 models: $(STAMP) ## prefetch the checkpoints a profile names into the local cache (PROFILE=pretrained)
 	$(PY) -m helpers models --profile $(PROFILE)
 
-zoo: $(STAMP) ## train a zoo model with its recipe and write its card (NAME=whisper-mini, SMOKE=1 for seconds scale)
+zoo: $(STAMP) ## train a zoo model with its recipe and write its card (NAME=whisper-mini; SMOKE=1 seconds scale, RESUME=1, ARGS="--set steps=5000")
 	@test -n "$(NAME)" || { echo "error: say which model, e.g. make zoo NAME=whisper-mini"; $(PY) -m helpers zoo list; exit 2; }
-	$(PY) -m helpers zoo train $(NAME) $(if $(SMOKE),--smoke) $(if $(FORCE),--force)
+	$(PY) -m helpers zoo train $(NAME) $(if $(SMOKE),--smoke) $(if $(FORCE),--force) $(if $(RESUME),--resume) $(ARGS)
 
 clean: ## remove runs/, the data and model caches and .venv
 	rm -rf runs .cache $(VENV)

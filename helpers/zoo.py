@@ -266,6 +266,7 @@ def train(name: str, smoke: bool = False, output: str | Path | None = None, forc
     module = importlib.import_module(RECIPES[name])
     changes, options = dict(changes or {}), options or Options()
     recipe = _recipe(module, smoke, changes)
+    state = process_state()
     check_device(options)
     target = Path(output) if output else (cache_dir("zoo-smoke", name) if smoke else ZOO / name)
     if target.exists() and any(target.iterdir()) and not (force or smoke):
@@ -287,7 +288,6 @@ def train(name: str, smoke: bool = False, output: str | Path | None = None, forc
             raise ValueError(f"{work} holds an interrupted run ({states[-1].name}): pass --resume to continue it, "
                              "or --force to start again")
         commit = _commit()  # the recipe that runs: taken now, before anyone edits the tree during a long run
-    state = process_state()
     if state.is_main_process and not options.resume:
         shutil.rmtree(work, ignore_errors=True)
         work.mkdir(parents=True)

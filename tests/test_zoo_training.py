@@ -154,3 +154,11 @@ def test_options_the_engine_refuses(args, message, tmp_path):
     done = subprocess.run([*TRAIN, "--output", str(tmp_path / "m"), *args], capture_output=True, text=True)
     assert done.returncode == 2 and message in done.stderr and "Traceback" not in done.stderr
     assert not list(tmp_path.iterdir())  # nothing written: not the model, not the side folder
+
+
+def test_the_cpu_launcher_asked_for_two_processes_is_refused(tmp_path):
+    done = subprocess.run([sys.executable, "-m", "accelerate.commands.launch", "--cpu", "--num_processes", "2",
+                           "--num_machines", "1", "--mixed_precision", "no", "--dynamo_backend", "no", *TRAIN[1:],
+                           "--output", str(tmp_path / "m")], capture_output=True, text=True)
+    assert done.returncode != 0 and "start them with `accelerate launch --multi_gpu --num_processes N`" in done.stderr
+    assert not list(tmp_path.iterdir())

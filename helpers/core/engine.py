@@ -87,6 +87,11 @@ def process_state():
     from accelerate.utils import parse_flag_from_env
 
     launched = int(os.environ.get("LOCAL_RANK", -1)) != -1
+    sizes = ("WORLD_SIZE", "PMI_SIZE", "OMPI_COMM_WORLD_SIZE", "MV2_COMM_WORLD_SIZE")
+    if parse_flag_from_env("ACCELERATE_USE_CPU") and "MASTER_ADDR" in os.environ and not any(map(os.environ.get, sizes)):
+        raise ValueError("`accelerate launch --cpu` was asked for several processes but started one (accelerate 1.15 "
+                         "needs mpirun for that); start them with `accelerate launch --multi_gpu --num_processes N` "
+                         "instead: on a machine without a GPU they train on the CPU")
     return PartialState(cpu=parse_flag_from_env("ACCELERATE_USE_CPU") or (launched and not torch.cuda.is_available()))
 
 
