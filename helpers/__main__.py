@@ -35,13 +35,14 @@ def main(argv=None) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
     run = sub.add_parser("run", help="execute notebooks under a profile into runs/PROFILE/ and print a summary")
     run.add_argument("--profile", default="default", help="default, smoke, pretrained ... (notebooks/profiles.yaml)")
-    run.add_argument("--nb", nargs="*", help="notebooks to run (01 or 01_signal_basics); all by default")
+    run.add_argument("--nb", nargs="+", action="extend",
+                     help="notebooks to run (01 or 01_signal_basics; --nb 01 03 or --nb 01 --nb 03); all by default")
     run.add_argument("-p", "--param", action="append", type=_assignment, default=[],
                      help="extra parameter for every selected notebook, e.g. -p seed=1 (value parsed as YAML)")
     run.add_argument("--out", help="output folder (default runs/PROFILE)")
     run.add_argument("--no-html", action="store_true", help="skip the HTML export")
     refresh = sub.add_parser("refresh", help="re-execute committed notebooks in place with their defaults")
-    refresh.add_argument("--nb", nargs="*")
+    refresh.add_argument("--nb", nargs="+", action="extend", help="notebooks to refresh; all by default")
     models = sub.add_parser("models", help="prefetch the hub checkpoints a profile names")
     models.add_argument("--profile", default="pretrained")
     records = sub.add_parser("records", help="print an executed notebook's records as JSON")
@@ -103,7 +104,7 @@ def main(argv=None) -> int:
         path = runner.list_notebooks([args.notebook])[0]
         print(yaml.safe_dump(runner.notebook_parameters(path), sort_keys=False, allow_unicode=True), end="")
         return 0
-    except (ValueError, FileNotFoundError) as err:  # includes ModelUnavailableError
+    except (ValueError, FileNotFoundError, FileExistsError) as err:  # includes ModelUnavailableError
         print(f"error: {err}", file=sys.stderr)
         return 2
 

@@ -231,16 +231,13 @@ def recipe_command(name: str, smoke: bool = False, changes: dict | None = None, 
 
 def _recipe(module, smoke: bool, changes: dict):
     """The recipe of a run: the committed one (at seconds scale with ``smoke``) with ``changes`` to its fields, each
-    checked against the field's type."""
-    import dataclasses
+    checked against the type of the field's default."""
+    from .core.checks import check_like
 
     recipe = module.Recipe().replace(**module.SMOKE) if smoke else module.Recipe()
-    fields = {f.name: f for f in dataclasses.fields(recipe)}
     for key, value in changes.items():
-        default = getattr(recipe, key) if key in fields else None
-        if key in fields and not (type(value) is type(default) or (type(default) is float and type(value) is int)):
-            raise ValueError(f"recipe field {key}={value!r} must be of type {type(default).__name__}, like its "
-                             f"default {default!r}")
+        if hasattr(recipe, key):
+            check_like(value, getattr(recipe, key), f"recipe field {key}")
     return recipe.replace(**changes)
 
 

@@ -1,4 +1,5 @@
 """helpers.core.audio: load/save/resample/normalise, and a clear error for every bad input."""
+import re
 import numpy as np
 import pytest
 import soundfile as sf
@@ -100,7 +101,7 @@ def test_normalize(clip):
     assert np.abs(H.normalize(clip, peak=0.5)).max() == pytest.approx(0.5)
     with pytest.raises(ValueError, match="silent"):
         H.normalize(np.zeros(10))
-    with pytest.raises(ValueError, match=r"peak 2 must be in \(0, 1\]"):
+    with pytest.raises(ValueError, match=r"peak \(full scale is 1.0\) must be at most 1, got 2"):
         H.normalize(clip, peak=2)
 
 
@@ -116,3 +117,35 @@ def test_save_refuses_to_overwrite_and_to_clip(tmp_path, clip):
 def test_to_mono():
     assert H.to_mono(np.ones((2, 5))).shape == (5,)
     assert H.to_mono(np.ones(5)).shape == (5,)
+
+
+def test_save_refuses_bad_targets_and_layouts_and_leaves_nothing_behind(tmp_path, clip):
+    with pytest.raises(ValueError, match=r"has 8000 channels, more than 64; .* it looks like \(samples, channels\): "
+                                         r"pass y.T"):
+        H.save(tmp_path / "a.wav", np.stack([clip, clip], axis=1), 16000)
+    with pytest.raises(ValueError, match="is a folder; give a file name in it"):
+        H.save(tmp_path, clip, 16000)
+    with pytest.raises(ValueError, match="path must be a file path such as 'clip.wav', got None"):
+        H.save(None, clip, 16000)
+    kept = H.save(tmp_path / "b.mp3", clip, 16000)
+    before = kept.read_bytes()
+    with pytest.raises(ValueError, match="cannot write .*b.mp3 as .mp3 audio at 1000 Hz .*only supports sample rates"):
+        H.save(kept, clip, 1000, overwrite=True)  # libsndfile refuses: the file it was to replace is intact
+    assert kept.read_bytes() == before and sorted(p.name for p in tmp_path.iterdir()) == ["b.mp3"]
+    with pytest.raises(ValueError, match="Ogg Vorbis cannot hold 384000 Hz"):  # libsndfile would crash the process
+        H.save(tmp_path / "c.ogg", clip, 384000)
+
+
+@pytest.mark.parametrize("path, error, message", [
+    (None, ValueError, "path must be a file path such as 'clip.wav', got None (NoneType)"),
+    ("", ValueError, "path must be a file path such as 'clip.wav', got ''"),
+    (3, ValueError, "path must be a file path such as 'clip.wav', got 3 (int)"),
+])
+def test_load_refuses_what_is_not_a_path(path, error, message):
+    with pytest.raises(error, match=re.escape(message)):
+        H.load(path)
+
+
+def test_load_refuses_a_folder(tmp_path):
+    with pytest.raises(ValueError, match="is a folder; give an audio file in it"):
+        H.load(tmp_path)

@@ -62,3 +62,13 @@ def test_records_cli_prints_json(tmp_path):
     out = subprocess.run([sys.executable, "-m", "helpers", "records", str(path)], capture_output=True, text=True,
                          check=True).stdout
     assert json.loads(out) == {"wer": 0.05}
+
+
+@pytest.mark.parametrize("content", [b"[1, 2]", b'{"a": 1}', bytes(range(200, 256)) * 4])
+def test_records_of_what_is_not_a_notebook(tmp_path, content):
+    path = tmp_path / "x.ipynb"
+    path.write_bytes(content)
+    with pytest.raises(ValueError, match="is not a Jupyter notebook .*; give an executed .ipynb"):
+        H.read_records(path)
+    done = subprocess.run([sys.executable, "-m", "helpers", "records", str(path)], capture_output=True, text=True)
+    assert done.returncode == 2 and "is not a Jupyter notebook" in done.stderr and "Traceback" not in done.stderr

@@ -131,7 +131,7 @@ def test_an_interrupted_run_is_neither_discarded_nor_resumed_by_mistake(tmp_path
     (["--grad-accum", "0"], "--grad-accum: expected a whole number ≥ 1, got '0'"),
     (["--max-steps", "two"], "--max-steps: expected a whole number ≥ 1, got 'two'"),
     (["--mixed-precision", "fp8"], "--mixed-precision: invalid choice: 'fp8'"),
-    (["--set", "d_model=wide"], "recipe field d_model='wide' must be of type int"),
+    (["--set", "d_model=wide"], "recipe field d_model='wide' must be an int like its default 32"),
     (["--set", "dmodel=128"], "unknown recipe fields ['dmodel']"),
     (["--set", "heads=3"], "d_model 32 must be a multiple of heads 3"),
 ])

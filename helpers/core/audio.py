@@ -10,6 +10,10 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
+from .checks import check_number, check_path
+
+OGG_MAX_RATE = 200_000  # above it the Vorbis encoder in soundfile 0.14's libsndfile crashes the process (measured)
+MAX_CHANNELS = 64  # more than any recording a notebook meets: a larger first axis is (samples, channels)
 MIN_SAMPLE_RATE = 1_000
 MAX_SAMPLE_RATE = 384_000
 # Suffix -> libsndfile format name; MP3 needs libsndfile >= 1.1 (soundfile 0.12+ ships 1.2).
@@ -43,6 +47,8 @@ def check_audio(y, *, sr: int | None = None, mono: bool = True, max_seconds: flo
     all zeros (unless ``allow_silent``), or more than ``max_seconds`` (needs ``sr``).
     Used by every helper that takes audio.
     """
+    if y is None or isinstance(y, (str, bytes, Path)):
+        raise ValueError(f"{name} must be an array of samples, got {y!r}; load a file with helpers.load(path)")
     y = np.asarray(y)
     if y.dtype.kind in "iu":
         y = y.astype(np.float32) / float(np.iinfo(y.dtype).max + 1)
@@ -93,8 +99,7 @@ def resample(y, orig_sr: int, target_sr: int) -> np.ndarray:
 
 def normalize(y, peak: float = 0.9) -> np.ndarray:
     """Scales audio so that its largest absolute sample is ``peak`` (default 0.9, i.e. -0.9 dBFS)."""
-    if not 0 < peak <= 1:
-        raise ValueError(f"peak {peak!r} must be in (0, 1] (full scale is 1.0)")
+    check_number(peak, "peak (full scale is 1.0)", maximum=1.0, positive=True)
     y = check_audio(y, mono=False)
     return (y * (peak / np.abs(y).max())).astype(np.float32)
 
@@ -115,7 +120,9 @@ def load(path, sr: int | None = 16_000, mono: bool = True, max_seconds: float | 
     ValueError for an unsupported or unreadable format, empty/silent/NaN audio, or a clip longer than
     ``max_seconds``. Used by every notebook that accepts the user's own audio.
     """
-    path = Path(path).expanduser()
+    path = check_path(path)
+    if path.is_dir():
+        raise ValueError(f"{path} is a folder; give an audio file in it")
     if not path.is_file():
         raise FileNotFoundError(f"audio file not found: {path} (check the path; it is relative to {Path.cwd()})")
     _check_suffix(path)
@@ -132,14 +139,25 @@ def load(path, sr: int | None = 16_000, mono: bool = True, max_seconds: float | 
 
 
 def save(path, y, sr: int, overwrite: bool = False) -> Path:
-    """Writes float audio to ``path`` (WAV/FLAC/OGG/MP3 by suffix; 16-bit PCM for WAV/FLAC).
+    """Writes float audio to ``path`` (WAV/FLAC/OGG/MP3 by suffix; 16-bit PCM for WAV/FLAC): mono ``(samples,)`` or
+    ``(channels, samples)``, at most :data:`MAX_CHANNELS` channels.
 
-    Refuses to replace an existing file unless ``overwrite=True``. Returns the path.
+    Refuses to replace an existing file unless ``overwrite=True``. The file is written under a temporary name and
+    renamed when complete, so that a failed write leaves nothing behind (and an overwritten file intact). Returns
+    the path.
     """
-    path = Path(path).expanduser()
+    path = check_path(path)
+    if path.is_dir():
+        raise ValueError(f"{path} is a folder; give a file name in it, such as {path / 'clip.wav'}")
     _check_suffix(path)
     sr = check_sample_rate(sr)
     y = check_audio(y, mono=False, allow_silent=True)
+    if y.ndim == 2 and y.shape[0] > MAX_CHANNELS:
+        hint = " — it looks like (samples, channels): pass y.T" if y.shape[1] <= MAX_CHANNELS else ""
+        raise ValueError(f"audio of shape {y.shape} has {y.shape[0]} channels, more than {MAX_CHANNELS}; "
+                         f"give (channels, samples){hint}")
+    if path.suffix.lower() == ".ogg" and sr > OGG_MAX_RATE:  # libsndfile 1.2 (soundfile 0.14) segfaults there
+        raise ValueError(f"Ogg Vorbis cannot hold {sr} Hz (at most {OGG_MAX_RATE}); resample, or save as .flac/.wav")
     if path.exists() and not overwrite:
         raise FileExistsError(f"{path} exists; pass overwrite=True to replace it")
     peak = float(np.abs(y).max())
@@ -147,5 +165,12 @@ def save(path, y, sr: int, overwrite: bool = False) -> Path:
         raise ValueError(f"audio peaks at {peak:.2f} > 1.0 and would clip; scale it first (helpers.normalize)")
     path.parent.mkdir(parents=True, exist_ok=True)
     subtype = "PCM_16" if path.suffix.lower() in (".wav", ".flac", ".aiff", ".aif") else None
-    sf.write(str(path), y.T, sr, subtype=subtype)
+    partial = path.with_name(f".{path.stem}.partial{path.suffix}")
+    try:
+        sf.write(str(partial), y.T, sr, subtype=subtype, format=FORMATS[path.suffix.lower()])
+        partial.replace(path)
+    except (sf.LibsndfileError, RuntimeError, TypeError) as err:
+        raise ValueError(f"cannot write {path} as {path.suffix} audio at {sr} Hz ({err})") from err
+    finally:
+        partial.unlink(missing_ok=True)
     return path

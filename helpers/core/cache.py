@@ -14,6 +14,9 @@ from typing import Callable
 def cache_dir(*parts: str) -> Path:
     """The project's cache (corpora, miniatures): ``$ALM_CACHE`` or ``.cache/`` at the repository root."""
     root = Path(os.environ.get("ALM_CACHE") or Path(__file__).resolve().parents[2] / ".cache")
+    for part in parts:
+        if not isinstance(part, str) or not part or part in (".", "..") or "/" in part or "\\" in part:
+            raise ValueError(f"cache folder names must be plain names such as 'corpora', got {part!r}")
     return root.joinpath(*parts)
 
 

@@ -61,7 +61,12 @@ def read_records(notebook) -> dict:
         path = Path(notebook)
         if not path.is_file():
             raise FileNotFoundError(f"notebook not found: {path}")
-        notebook = nbformat.read(str(path), as_version=4)
+        try:
+            notebook = nbformat.reads(path.read_text(encoding="utf-8"), as_version=4)
+        except Exception as err:  # undecodable bytes, JSON that is not a notebook, a failed schema conversion
+            raise ValueError(f"{path} is not a Jupyter notebook ({type(err).__name__}: "
+                             f"{str(err).splitlines()[0][:120]}); give an executed .ipynb such as "
+                             "runs/default/01_signal_basics.ipynb") from err
     found = {}
     for cell in notebook.cells:
         for output in cell.get("outputs", []):

@@ -24,6 +24,7 @@ import numpy as np
 
 from ..core.audio import check_sample_rate, resample
 from ..core.cache import build_once, cache_dir
+from ..core.checks import check_whole
 from ..core.runtime import progress
 from .speech import ESPEAK_SR, MANDARIN_VOICE, Word, check_voice, speak_words, to_pinyin
 from .synth import add_noise
@@ -111,10 +112,8 @@ class CorpusSpec:
             raise ValueError(f"speakers {overlap} are in both splits; test speakers must be held out from training")
         for voice in train + test:
             check_voice(voice)
-        for name in ("n_train", "n_test"):
-            n = getattr(self, name)
-            if isinstance(n, bool) or not isinstance(n, int) or n < 1:
-                raise ValueError(f"{name}={n!r}: each split needs at least one utterance")
+        for name in ("n_train", "n_test"):  # each split needs at least one utterance
+            check_whole(getattr(self, name), f"{name} (utterances per split)")
         if self.n_train + self.n_test > MAX_UTTERANCES:
             raise ValueError(f"n_train + n_test = {self.n_train + self.n_test} is more than {MAX_UTTERANCES} "
                              "utterances; synthesise a smaller corpus")

@@ -27,12 +27,15 @@ from pathlib import Path
 import numpy as np
 
 from ..core.audio import check_sample_rate, resample
+from ..core.checks import check_whole
 
 ESPEAK_SR = 22_050
 RATE_RANGE = (80, 450)  # words per minute
 PITCH_RANGE = (0, 99)
 MANDARIN_VOICE = "cmn-latn-pinyin"
 MAX_CHARS = 2_000
+CJK = r"[\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af\uf900-\ufaff]"  # kana, Han, Hangul
+CJK_VOICES = ("cmn", "yue", "hak", "ja", "ko")  # the eSpeak NG voices that read those scripts
 
 _AUDIO_OUTPUT_SYNCHRONOUS = 2
 _INITIALIZE_DONT_EXIT = 0x8000
@@ -151,13 +154,21 @@ def _check_request(text: str, voice: str, rate, pitch) -> None:
         raise ValueError(f"text to speak must be a non-empty string, got {text!r}")
     if len(text) > MAX_CHARS:
         raise ValueError(f"text is {len(text)} characters; speak at most {MAX_CHARS} at a time (split it)")
-    check_voice(voice)
-    if voice.split("+")[0].lower() == MANDARIN_VOICE and re.search(r"[\u4e00-\u9fff]", text):
+    control = re.search(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]", text)
+    if control:  # eSpeak reads C strings: it would stop at a NUL, silently
+        raise ValueError(f"text holds the control character {control.group()!r} at position {control.start()} "
+                         f"({text[max(0, control.start() - 10):control.start()]!r}…): remove it")
+    language = check_voice(voice).split("+")[0].lower()
+    if language == MANDARIN_VOICE and re.search(r"[\u4e00-\u9fff]", text):
         raise ValueError(f"the {MANDARIN_VOICE} voice reads pinyin, not characters: pass to_pinyin({text[:10]!r}) "
                          "or use speak_mandarin()")
-    for name, value, (lo, hi) in (("rate", rate, RATE_RANGE), ("pitch", pitch, PITCH_RANGE)):
-        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or not lo <= value <= hi:
-            raise ValueError(f"{name} {value!r} must be a whole number in {lo}..{hi}")
+    cjk = re.search(CJK, text)
+    if cjk and language not in CJK_VOICES + (MANDARIN_VOICE,):
+        raise ValueError(f"voice {voice!r} cannot read {cjk.group()!r} (Chinese, Japanese or Korean characters: "
+                         f"eSpeak would spell them out as babble); use speak_mandarin() for Mandarin, or a voice of "
+                         f"that language ({', '.join(CJK_VOICES)})")
+    check_whole(rate, "rate (words per minute)", *RATE_RANGE)
+    check_whole(pitch, "pitch", *PITCH_RANGE)
 
 
 def speak_words(text: str, voice: str = "en", rate: int = 175, pitch: int = 50,

@@ -8,14 +8,14 @@ from __future__ import annotations
 import numpy as np
 
 from ..core.audio import check_audio, check_sample_rate
+from ..core.checks import check_number, check_whole
 
 MAX_SECONDS = 600.0
 DRUMS = ("kick", "snare", "hihat")
 
 
 def _n_samples(duration_s: float, sr: int) -> int:
-    if not 0 < duration_s <= MAX_SECONDS:
-        raise ValueError(f"duration_s {duration_s!r} must be in (0, {MAX_SECONDS:g}] seconds")
+    duration_s = check_number(duration_s, "duration_s (seconds)", maximum=MAX_SECONDS, positive=True)
     return max(1, int(round(duration_s * sr)))
 
 
@@ -25,8 +25,7 @@ def _time(duration_s: float, sr: int) -> np.ndarray:
 
 
 def _check_amplitude(amplitude: float) -> None:
-    if not 0 < amplitude <= 1:
-        raise ValueError(f"amplitude {amplitude!r} must be in (0, 1] (1.0 is full scale)")
+    check_number(amplitude, "amplitude (1.0 is full scale)", maximum=1.0, positive=True)
 
 
 def _fade(y: np.ndarray, sr: int, fade_s: float = 0.005) -> np.ndarray:
@@ -41,8 +40,8 @@ def _fade(y: np.ndarray, sr: int, fade_s: float = 0.005) -> np.ndarray:
 
 def tone(freq_hz: float, duration_s: float, sr: int, amplitude: float = 0.5, phase: float = 0.0) -> np.ndarray:
     """A sine ``amplitude * sin(2π f t + phase)``. A ``freq_hz`` above sr/2 is allowed: it aliases (notebook 01)."""
-    if not freq_hz > 0:
-        raise ValueError(f"freq_hz {freq_hz!r} must be positive")
+    freq_hz = check_number(freq_hz, "freq_hz", positive=True)
+    phase = check_number(phase, "phase (radians)")
     _check_amplitude(amplitude)
     t = _time(duration_s, sr)
     return (amplitude * np.sin(2 * np.pi * freq_hz * t + phase)).astype(np.float32)
@@ -51,8 +50,7 @@ def tone(freq_hz: float, duration_s: float, sr: int, amplitude: float = 0.5, pha
 def chirp(f0_hz: float, f1_hz: float, duration_s: float, sr: int, amplitude: float = 0.5,
           method: str = "linear") -> np.ndarray:
     """A sweep from ``f0_hz`` to ``f1_hz``; ``method`` is ``"linear"`` or ``"exponential"`` (log-frequency)."""
-    if not (f0_hz > 0 and f1_hz > 0):
-        raise ValueError(f"chirp frequencies must be positive, got {f0_hz!r} -> {f1_hz!r}")
+    f0_hz, f1_hz = check_number(f0_hz, "f0_hz", positive=True), check_number(f1_hz, "f1_hz", positive=True)
     _check_amplitude(amplitude)
     t = _time(duration_s, sr)
     T = len(t) / sr
@@ -70,7 +68,7 @@ def noise(duration_s: float, sr: int, color: str = "white", amplitude: float = 0
     """Gaussian noise with RMS ``amplitude``; ``color`` is ``"white"`` (flat) or ``"pink"`` (1/f power)."""
     _check_amplitude(amplitude)
     n = _n_samples(duration_s, check_sample_rate(sr))
-    rng = np.random.default_rng(seed)
+    rng = np.random.default_rng(check_whole(seed, "seed", minimum=0))
     white = rng.standard_normal(n)
     if color == "white":
         y = white
@@ -103,8 +101,7 @@ def add_noise(y, snr: float, sr: int = 16_000, color: str = "white", seed: int =
     Used by 02 (enhancement) and by the corpus' optional noise.
     """
     y = check_audio(y)
-    if not -30 <= snr <= 100:
-        raise ValueError(f"snr {snr!r} dB is out of the useful range [-30, 100] dB")
+    check_number(snr, "snr (dB, the useful range)", minimum=-30, maximum=100)
     if noise_clip is None:
         n = noise(len(y) / check_sample_rate(sr), sr, color=color, seed=seed)[: len(y)]
         n = np.pad(n, (0, len(y) - len(n)))
@@ -123,13 +120,18 @@ def _to_hz(note) -> float:
             return float(librosa.note_to_hz(note))
         except librosa.ParameterError as err:
             raise ValueError(f"cannot read note {note!r}: use names like 'A4', 'C#3', 'Eb5' or a frequency in Hz") from err
-    if not note > 0:
-        raise ValueError(f"note frequency {note!r} must be positive")
-    return float(note)
+    return check_number(note, "note frequency (Hz), or a name like 'A4',", positive=True)
+
+
+def _notes_to_hz(notes) -> list[float]:
+    if not isinstance(notes, (list, tuple, np.ndarray)):
+        raise ValueError(f"notes must be a list such as ['C4', 'E4', 'G4'], got {notes!r}")
+    return [_to_hz(n) for n in notes]
 
 
 def _note(freq_hz: float, duration_s: float, sr: int, amplitude: float, harmonics: int) -> np.ndarray:
     """A plucked-string-like note: ``harmonics`` partials with 1/k amplitudes and an exponential decay."""
+    harmonics = check_whole(harmonics, "harmonics")
     t = _time(duration_s, sr)
     partials = sum(np.sin(2 * np.pi * k * freq_hz * t) / k for k in range(1, harmonics + 1) if k * freq_hz < sr / 2)
     y = partials * np.exp(-3.0 * t / max(duration_s, 1e-3))
@@ -139,7 +141,7 @@ def _note(freq_hz: float, duration_s: float, sr: int, amplitude: float, harmonic
 def chord(notes, duration_s: float, sr: int, amplitude: float = 0.5, harmonics: int = 4) -> np.ndarray:
     """Notes (names like ``"C4"`` or Hz) sounding together, e.g. ``chord(["C4", "E4", "G4"], 1.0, 22050)``."""
     _check_amplitude(amplitude)
-    freqs = [_to_hz(n) for n in notes]
+    freqs = _notes_to_hz(notes)
     if not freqs:
         raise ValueError("chord needs at least one note")
     y = sum(_note(f, duration_s, sr, 1.0, harmonics) for f in freqs)
@@ -149,7 +151,7 @@ def chord(notes, duration_s: float, sr: int, amplitude: float = 0.5, harmonics: 
 def arpeggio(notes, note_s: float, sr: int, amplitude: float = 0.5, harmonics: int = 4) -> np.ndarray:
     """Notes played one after another, each ``note_s`` seconds long."""
     _check_amplitude(amplitude)
-    freqs = [_to_hz(n) for n in notes]
+    freqs = _notes_to_hz(notes)
     if not freqs:
         raise ValueError("arpeggio needs at least one note")
     return np.concatenate([_note(f, note_s, sr, amplitude, harmonics) for f in freqs]).astype(np.float32)
@@ -159,7 +161,7 @@ def drum(kind: str, sr: int, duration_s: float = 0.3, amplitude: float = 0.8, se
     """One drum hit: ``"kick"`` (a falling 150→45 Hz sine), ``"snare"`` (tone + noise) or ``"hihat"`` (bright noise)."""
     _check_amplitude(amplitude)
     t = _time(duration_s, sr)
-    rng = np.random.default_rng(seed)
+    rng = np.random.default_rng(check_whole(seed, "seed", minimum=0))
     if kind == "kick":
         freq = 45 + 105 * np.exp(-t / 0.03)
         y = np.sin(2 * np.pi * np.cumsum(freq) / sr) * np.exp(-t / 0.15)

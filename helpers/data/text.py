@@ -53,6 +53,9 @@ def error_rates(references: list[str], hypotheses: list[str], language: str = "e
     """``{"cer": ..., "wer": ...}`` over a whole test set (errors summed over utterances, then divided)."""
     import jiwer
 
+    for name, texts in (("references", references), ("hypotheses", hypotheses)):
+        if not isinstance(texts, (list, tuple)) or not all(isinstance(t, str) for t in texts):
+            raise ValueError(f"{name} must be a list of transcripts (strings), got {texts!r:.80}")
     if len(references) != len(hypotheses) or not references:
         raise ValueError(f"need as many hypotheses as references (got {len(hypotheses)} and {len(references)})")
     if any(not r.strip() for r in references):

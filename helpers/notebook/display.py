@@ -119,10 +119,13 @@ def plot_spectrogram(S_db, sr: int, hop_length: int, ax=None, y_axis: str = "hz"
     import librosa.display
     import matplotlib.pyplot as plt
 
-    ax = ax or plt.gca()
     kind = {"hz": "linear", "log": "log", "mel": "mel", "coef": None}
     if y_axis not in kind:
         raise ValueError(f"y_axis {y_axis!r} must be one of {list(kind)}")
+    if np.ndim(S_db) != 2:
+        raise ValueError(f"plot_spectrogram draws a (frequency, frames) array, got shape {np.shape(S_db)}; "
+                         "for a waveform use plot_waveform, or compute H.log_mel(y, sr) first")
+    ax = ax or plt.gca()
     extra = {"fmax": fmax} if y_axis == "mel" and fmax else {}
     img = librosa.display.specshow(np.asarray(S_db), sr=sr, hop_length=hop_length, x_axis="s",
                                    y_axis=kind[y_axis], ax=ax, **extra)
@@ -192,7 +195,7 @@ def explorer(view, **controls):
         try:
             items = render()
         except ValueError as err:  # a combination the helpers refuse (e.g. too many mels): say so in place
-            items = [Markdown(f"**{err}**")] + [""] * (len(handles) - 1)
+            items = [Markdown(f"**{err}**")] + [Markdown("")] * (len(handles) - 1)  # blank, not a printed ''
         for handle, item in zip(handles, items):
             handle.update(item)
 

@@ -14,12 +14,14 @@ import ast
 import contextlib
 import json
 import os
+import re
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import yaml
 
+from ..core.checks import check_like
 from ..core.records import read_records
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -59,12 +61,18 @@ def notebook_parameters(path: Path) -> dict:
 
 
 def check_parameters(path: Path, parameters: dict) -> None:
-    """Raises ValueError if ``parameters`` names anything the notebook's parameters cell does not define."""
+    """Raises ValueError if ``parameters`` names anything the notebook's parameters cell does not define, or gives a
+    value of another type than the parameter's default (``bit_depths=16`` where a list is expected)."""
     known = notebook_parameters(path)
     unknown = sorted(set(parameters) - set(known))
     if unknown:
         raise ValueError(f"{Path(path).stem} has no parameter {', '.join(map(repr, unknown))}; "
                          f"its parameters are: {', '.join(known)}")
+    for name, value in parameters.items():
+        try:
+            check_like(value, known[name], name)
+        except ValueError as err:
+            raise ValueError(f"{Path(path).stem}: {err}") from None
 
 
 @dataclass
@@ -138,12 +146,64 @@ class RunResult:
     html: Path | None = None
 
 
+# JupyterLab's HTML page without what it fetches from CDNs at view time (require.js, MathJax, Mermaid, the widget
+# renderer): export_html renders the formulas itself, and the page works offline, as a workshop handout must
+OFFLINE_TEMPLATE = """{%- extends 'lab/index.html.j2' -%}
+{%- block html_head_js_requirejs -%}{%- endblock html_head_js_requirejs -%}
+{%- block jupyter_widgets -%}{%- endblock jupyter_widgets -%}
+{%- block html_head_js_mathjax -%}{%- endblock html_head_js_mathjax -%}
+{%- block html_head_js_mermaidjs -%}{%- endblock html_head_js_mermaidjs -%}
+"""
+# $$display$$ or $inline$ TeX in markdown; code spans and fenced blocks are skipped (they may hold dollars)
+MATH = re.compile(r"(```.*?```|`[^`\n]*`)|\$\$(.+?)\$\$|(?<![\\$])\$(?![\s$])(.+?)(?<![\\$\s])\$", re.S)
+WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
+STATIC_WIDGET = ("<p><em>Interactive controls stand here in JupyterLab (<code>make lab</code>); this page shows the "
+                 "view at their first values.</em></p>")
+
+
+def offline_notebook(nb) -> list[tuple[str, bool]]:
+    """Prepares an nbformat notebook for a page that needs no network, in place: formulas become placeholders
+    (returned as ``(tex, display)``, rendered to MathML by :func:`export_html`), widget views become a static note,
+    widget state is dropped, and each cell's streams are merged so that a progress bar leaves its final line."""
+    from nbconvert.preprocessors import CoalesceStreamsPreprocessor
+
+    formulas = []
+
+    def stash(match):
+        if match.group(1):
+            return match.group(1)
+        formulas.append((match.group(2) or match.group(3), match.group(2) is not None))
+        return f"ALMMATH{len(formulas) - 1}X"
+
+    nb.metadata.pop("widgets", None)
+    coalesce = CoalesceStreamsPreprocessor()
+    for index, cell in enumerate(nb.cells):
+        if cell.cell_type == "markdown":
+            cell.source = MATH.sub(stash, cell.source)
+        elif cell.cell_type == "code":
+            coalesce.preprocess_cell(cell, {}, index)
+            for output in cell.get("outputs", []):
+                if WIDGET_VIEW in output.get("data", {}):
+                    output["data"] = {"text/html": STATIC_WIDGET}
+    return formulas
+
+
 def export_html(notebook: Path) -> Path:
-    """Writes ``notebook`` as a standalone HTML page next to it and returns its path."""
+    """Writes ``notebook`` as a standalone HTML page next to it and returns its path. The page loads nothing from
+    the network: formulas are MathML (latex2mathml, which browsers render natively), figures and audio are embedded,
+    widgets are replaced by a note (:func:`offline_notebook`)."""
+    import jinja2
     import nbformat
+    from latex2mathml.converter import convert
     from nbconvert import HTMLExporter
 
-    body, _ = HTMLExporter().from_notebook_node(nbformat.read(str(notebook), as_version=4))
+    nb = nbformat.read(str(notebook), as_version=4)
+    formulas = offline_notebook(nb)
+    exporter = HTMLExporter(extra_loaders=[jinja2.DictLoader({"offline.html.j2": OFFLINE_TEMPLATE})],
+                            template_file="offline.html.j2")
+    body, _ = exporter.from_notebook_node(nb)
+    body = re.sub(r"ALMMATH(\d+)X", lambda m: convert(formulas[int(m.group(1))][0], display=(
+        "block" if formulas[int(m.group(1))][1] else "inline")), body)
     target = notebook.with_suffix(".html")
     target.write_text(body, encoding="utf-8")
     return target
@@ -156,6 +216,9 @@ def run_notebook(path: Path, output: Path, parameters: dict | None = None, offli
     from papermill.exceptions import PapermillExecutionError
 
     path, output = Path(path), Path(output)
+    if output.resolve() == path.resolve():
+        raise ValueError(f"the output {output} is the notebook itself: give another folder (`make refresh` "
+                         "re-executes committed notebooks in place)")
     parameters = parameters or {}
     check_parameters(path, parameters)
     output.parent.mkdir(parents=True, exist_ok=True)
@@ -203,7 +266,13 @@ def run_profile(profile: str = "default", selection=None, out_dir: Path | None =
     """
     prof = load_profile(profile)
     notebooks = list_notebooks(selection)
-    out_dir = Path(out_dir or ROOT / "runs" / profile)
+    out_dir = Path(out_dir or ROOT / "runs" / profile).expanduser()
+    if out_dir.exists() and not out_dir.is_dir():
+        raise ValueError(f"--out {out_dir} is a file; give a folder for the executed notebooks")
+    for nb in notebooks:
+        if (out_dir / nb.name).resolve() == nb.resolve():
+            raise ValueError(f"--out {out_dir} would overwrite the committed {nb.name}; give another folder "
+                             f"(default runs/{profile}; `make refresh` re-executes committed notebooks)")
     plans = [(nb, {**prof.parameters_for(nb), **(overrides or {})}) for nb in notebooks]
     for nb, params in plans:
         check_parameters(nb, params)

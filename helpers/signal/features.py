@@ -9,25 +9,31 @@ from __future__ import annotations
 import numpy as np
 
 from ..core.audio import check_audio, check_sample_rate
+from ..core.checks import check_number, check_whole
 
 
 def _check_fft(n_fft: int, hop_length: int | None) -> int:
-    if isinstance(n_fft, bool) or not isinstance(n_fft, (int, np.integer)) or n_fft < 2:
-        raise ValueError(f"n_fft {n_fft!r} must be an integer ≥ 2 (e.g. 512)")
-    hop_length = n_fft // 4 if hop_length is None else hop_length
-    if isinstance(hop_length, bool) or not isinstance(hop_length, (int, np.integer)) or not 0 < hop_length <= n_fft:
-        raise ValueError(f"hop_length {hop_length!r} must be an integer in 1..n_fft ({n_fft})")
-    return int(hop_length)
+    n_fft = check_whole(n_fft, "n_fft (e.g. 512)", minimum=2)
+    return check_whole(n_fft // 4 if hop_length is None else hop_length, "hop_length", maximum=n_fft)
 
 
 def hann_window(n: int, periodic: bool = True) -> np.ndarray:
-    """Hann window ``0.5 − 0.5·cos(2πk/N)``; ``periodic=True`` (N = n, for spectral analysis) as librosa/scipy use."""
+    """Hann window ``0.5 − 0.5·cos(2πk/N)``; ``periodic=True`` (N = n, for spectral analysis) as librosa/scipy use,
+    ``False`` (N = n − 1, symmetric: for filter design) needs n ≥ 2."""
+    n = check_whole(n, "window length n", minimum=1 if periodic else 2)
+    if n == 1:  # a window of one sample passes it, as scipy.signal.get_window('hann', 1) does
+        return np.ones(1)
     N = n if periodic else n - 1
     return 0.5 - 0.5 * np.cos(2 * np.pi * np.arange(n) / N)
 
 
 def frame(y: np.ndarray, frame_length: int, hop_length: int) -> np.ndarray:
     """Splits ``y`` into overlapping frames, shape ``(n_frames, frame_length)`` (a strided view, no copy)."""
+    frame_length = check_whole(frame_length, "frame_length")
+    hop_length = check_whole(hop_length, "hop_length")
+    y = np.asarray(y)
+    if y.ndim != 1:
+        raise ValueError(f"frame splits a 1-D signal; got shape {y.shape} (mix a multichannel clip down first)")
     if len(y) < frame_length:
         raise ValueError(f"signal of {len(y)} samples is shorter than one frame ({frame_length}); pad it or use center=True")
     n_frames = 1 + (len(y) - frame_length) // hop_length
@@ -77,11 +83,12 @@ def mel_filterbank(sr: int, n_fft: int, n_mels: int = 80, fmin: float = 0.0, fma
     peaks of the triangles; ``norm="slaney"`` scales each to unit area (2 / bandwidth in Hz), ``None`` to peak 1.
     """
     sr = check_sample_rate(sr)
-    fmax = sr / 2 if fmax is None else fmax
+    fmin = check_number(fmin, "fmin (Hz)")
+    fmax = sr / 2 if fmax is None else check_number(fmax, "fmax (Hz)")
     if not 0 <= fmin < fmax <= sr / 2:
         raise ValueError(f"need 0 ≤ fmin < fmax ≤ sr/2 = {sr / 2:g} Hz, got fmin={fmin!r}, fmax={fmax!r}")
-    if isinstance(n_mels, bool) or not isinstance(n_mels, (int, np.integer)) or n_mels < 1:
-        raise ValueError(f"n_mels {n_mels!r} must be a positive integer")
+    n_mels = check_whole(n_mels, "n_mels")
+    n_fft = check_whole(n_fft, "n_fft (e.g. 512)", minimum=2)
     if norm not in ("slaney", None):
         raise ValueError(f"norm {norm!r} must be 'slaney' or None")
     fft_hz = np.linspace(0, sr / 2, 1 + n_fft // 2)
@@ -102,6 +109,8 @@ def mel_filterbank(sr: int, n_fft: int, n_mels: int = 80, fmin: float = 0.0, fma
 
 def power_to_db(S, ref: float = 1.0, amin: float = 1e-10, top_db: float | None = 80.0) -> np.ndarray:
     """10·log10(max(S, amin) / ref), floored at ``top_db`` below the maximum (as ``librosa.power_to_db``)."""
+    if top_db is not None:
+        check_number(top_db, "top_db (dB below the peak)", positive=True)
     S_db = 10.0 * np.log10(np.maximum(amin, S)) - 10.0 * np.log10(max(amin, ref))
     return np.maximum(S_db, S_db.max() - top_db) if top_db is not None else S_db
 
@@ -115,7 +124,7 @@ def log_mel(y, sr: int, n_fft: int = 512, hop_length: int = 160, n_mels: int = 8
 
 def preemphasis(y, coef: float = 0.97) -> np.ndarray:
     """y[n] − coef·y[n−1]: a first-order high-pass that tilts speech's spectrum up (+6 dB/octave towards high f)."""
-    if not 0 <= coef < 1:
+    if not 0 <= check_number(coef, "pre-emphasis coefficient") < 1:
         raise ValueError(f"pre-emphasis coefficient {coef!r} must be in [0, 1)")
     y = check_audio(y)
     return np.concatenate([y[:1], y[1:] - coef * y[:-1]]).astype(np.float32)
@@ -132,6 +141,5 @@ def dct_matrix(n_out: int, n_in: int) -> np.ndarray:
 def mfcc(y, sr: int, n_mfcc: int = 13, n_fft: int = 512, hop_length: int = 160, n_mels: int = 40,
          fmin: float = 0.0, fmax: float | None = None) -> np.ndarray:
     """Mel-frequency cepstral coefficients ``(n_mfcc, n_frames)``: the DCT-II of the log-mel spectrum."""
-    if not 1 <= n_mfcc <= n_mels:
-        raise ValueError(f"n_mfcc {n_mfcc!r} must be in 1..n_mels ({n_mels})")
+    check_whole(n_mfcc, "n_mfcc", maximum=check_whole(n_mels, "n_mels"))
     return dct_matrix(n_mfcc, n_mels) @ log_mel(y, sr, n_fft, hop_length, n_mels, fmin, fmax)
