@@ -90,3 +90,15 @@ def test_preemphasis_is_a_first_difference():
 def test_bad_inputs(call, message):
     with pytest.raises(ValueError, match=re.escape(message)):
         call()
+
+
+def test_notebook_01_exercise_5_htk_mfcc(speech):
+    """The solution of notebook 01's exercise 5: HTK-style MFCCs (HTK scale, filters peaking at 1) from the helpers
+    match librosa built the right way, and not librosa.feature.mfcc(htk=True), which keeps Slaney-normalised filters."""
+    power = np.abs(H.stft(speech, 512, 160)) ** 2
+    ours = H.dct_matrix(13, 40) @ H.power_to_db(H.mel_filterbank(16000, 512, 40, htk=True, norm=None) @ power)
+    right = librosa.feature.mfcc(S=librosa.power_to_db(librosa.feature.melspectrogram(
+        y=speech, sr=16000, n_fft=512, hop_length=160, n_mels=40, htk=True, norm=None)), n_mfcc=13)
+    trap = librosa.feature.mfcc(y=speech, sr=16000, n_mfcc=13, n_fft=512, hop_length=160, n_mels=40, htk=True)
+    assert np.abs(ours - right).max() / np.abs(right).max() < 1e-5
+    assert np.abs(ours - trap).max() / np.abs(trap).max() > 0.1  # the trap is far off

@@ -98,16 +98,59 @@ def greedy_decode(log_probs, blank: int = 0) -> list[int]:
     return collapse(np.asarray(log_probs).argmax(axis=-1), blank)
 
 
-def prefix_beam_search(log_probs, beam_size: int = 8, blank: int = 0) -> list[int]:
-    """CTC prefix beam search without a language model; returns the most probable label sequence.
+class CharNgram:
+    """A character n-gram language model with add-``k`` smoothing, counted on tokenised transcripts (03: shallow
+    fusion in :func:`prefix_beam_search`). The first ``order − 1`` symbols of a text are conditioned on start
+    markers, so the model also knows how texts begin."""
+
+    START = -1
+
+    def __init__(self, texts: list[list[int]], vocab_size: int, order: int = 4, k: float = 0.1):
+        from collections import Counter, defaultdict
+
+        if order < 1 or vocab_size < 1 or not k > 0:
+            raise ValueError(f"need order ≥ 1, vocab_size ≥ 1 and k > 0; got {order}, {vocab_size}, {k}")
+        self.order, self.vocab_size, self.k = order, vocab_size, k
+        counts = defaultdict(Counter)
+        for text in texts:
+            padded = [self.START] * (order - 1) + [int(t) for t in text]
+            for i in range(order - 1, len(padded)):
+                counts[tuple(padded[i - order + 1:i])][padded[i]] += 1
+        self.counts = dict(counts)
+        self.totals = {history: sum(c.values()) for history, c in counts.items()}
+
+    def log_prob(self, history, symbol: int) -> float:
+        """log P(symbol | the last order − 1 symbols of ``history``)."""
+        context = tuple(([self.START] * (self.order - 1) + list(history))[len(history):]) if self.order > 1 else ()
+        seen = self.counts.get(context)
+        count = seen[symbol] if seen else 0
+        return math.log((count + self.k) / (self.totals.get(context, 0) + self.k * self.vocab_size))
+
+    def perplexity(self, texts: list[list[int]]) -> float:
+        """Per-symbol perplexity on ``texts``: exp of the mean negative log-probability."""
+        logs = [self.log_prob(text[:i], s) for text in texts for i, s in enumerate(text)]
+        return float(math.exp(-np.mean(logs)))
+
+
+def prefix_beam_search(log_probs, beam_size: int = 8, blank: int = 0, lm: CharNgram | None = None,
+                       lm_weight: float = 0.0, insertion_bonus: float = 0.0) -> list[int]:
+    """CTC prefix beam search; returns the most probable label sequence.
 
     Each prefix keeps two scores: ending in a blank (``p_b``) and ending in its last label (``p_nb``), so that
     paths which collapse to the same prefix are summed rather than competing. Extending with the prefix's own
     last label only grows the prefix after a blank (``a - a`` → ``aa``; ``a a`` → ``a``).
+
+    **Shallow fusion** (Hannun et al. 2014): with a language model ``lm``, every extension of a prefix by a label
+    ``c`` adds ``lm_weight · log P_lm(c | prefix) + insertion_bonus`` — the score becomes
+    log P_ctc + α log P_lm + β·|prefix|, the bonus offsetting the LM's preference for short texts.
     """
     log_probs = np.asarray(log_probs, dtype=np.float64)
     if beam_size < 1:
         raise ValueError(f"beam_size {beam_size!r} must be at least 1")
+
+    def fusion(prefix, c):
+        return lm_weight * lm.log_prob(prefix, c) + insertion_bonus if lm is not None else 0.0
+
     beams = {(): (0.0, -math.inf)}  # prefix -> (log p_b, log p_nb)
     for frame in log_probs:
         candidates: dict[tuple, list[float]] = {}
@@ -128,9 +171,9 @@ def prefix_beam_search(log_probs, beam_size: int = 8, blank: int = 0) -> list[in
                     continue
                 if c == last:
                     add(prefix, p_nb=p_nb + frame[c])  # repeat without a blank: stays the same prefix
-                    add(prefix + (c,), p_nb=p_b + frame[c])  # after a blank: a new, doubled label
+                    add(prefix + (c,), p_nb=p_b + frame[c] + fusion(prefix, c))  # after a blank: a doubled label
                 else:
-                    add(prefix + (c,), p_nb=total + frame[c])
+                    add(prefix + (c,), p_nb=total + frame[c] + fusion(prefix, c))
         ranked = sorted(candidates.items(), key=lambda kv: np.logaddexp(*kv[1]), reverse=True)
         beams = {prefix: tuple(scores) for prefix, scores in ranked[:beam_size]}
     return list(max(beams.items(), key=lambda kv: np.logaddexp(*kv[1]))[0])
