@@ -30,6 +30,9 @@ def test_sweep(params, tmp_path):
         assert records["cer"] == records["wer"]  # Mandarin words are characters
     if params.get("model") == "conformer":
         assert records["n_parameters"] != 707649
+        assert len(records["chunk_cer"]) == 4  # the whole utterance and the three chunk sizes
+    else:
+        assert "chunk_cer" not in records  # a BiLSTM cannot stream
 
 
 def test_committed_default_run_meets_the_target():

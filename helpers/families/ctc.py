@@ -303,10 +303,11 @@ class ConformerBlock(nn.Module):
         self.dropout = nn.Dropout(dropout)
         self.final_norm = nn.LayerNorm(d_model)
 
-    def forward(self, x: torch.Tensor, padding: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, padding: torch.Tensor, attention_mask: torch.Tensor | None = None) -> torch.Tensor:
         x = x + 0.5 * self.ff1(x)
         h = self.attention_norm(x)
-        x = x + self.dropout(self.attention(h, h, h, key_padding_mask=padding, need_weights=False)[0])
+        x = x + self.dropout(self.attention(h, h, h, key_padding_mask=padding, attn_mask=attention_mask,
+                                            need_weights=False)[0])
         h = nn.functional.glu(self.pointwise_in(self.conv_norm(x).transpose(1, 2)), dim=1)  # (B, d, T)
         h = h.masked_fill(padding.unsqueeze(1), 0.0)  # padded frames must not leak into the depthwise conv
         h = self.pointwise_out(nn.functional.silu(self.batch_norm(self.depthwise(h))))
@@ -325,13 +326,25 @@ class ConformerCTC(nn.Module):
         self.head = nn.Linear(d_model, vocab_size)
         self.d_model = d_model
 
-    def forward(self, features: torch.Tensor, lengths: torch.Tensor):
+    def forward(self, features: torch.Tensor, lengths: torch.Tensor, chunk: int | None = None):
+        """``chunk`` (output frames) limits self-attention to the frame's own chunk and the chunks before it, as a
+        streaming recogniser must (WeNet's chunk mask); None attends to the whole utterance."""
         x, lengths = self.subsample(features, lengths)
         x = x + sinusoidal_positions(x.shape[1], self.d_model).to(x)
         padding = torch.arange(x.shape[1], device=x.device)[None, :] >= lengths[:, None]
+        mask = None if chunk is None else ~chunk_mask(x.shape[1], chunk, x.device)
         for block in self.blocks:
-            x = block(x, padding)
+            x = block(x, padding, mask)
         return self.head(x).log_softmax(dim=-1), lengths
+
+
+def chunk_mask(length: int, chunk: int, device=None) -> torch.Tensor:
+    """``(length, length)`` booleans, True where frame i may attend to frame j: j lies in i's chunk of ``chunk``
+    frames or an earlier one (Yao et al. 2021). Used by 03's streaming section."""
+    if chunk < 1:
+        raise ValueError(f"chunk {chunk!r} must be at least one frame")
+    index = torch.arange(length, device=device)
+    return index[None, :] < ((index[:, None] // chunk) + 1) * chunk
 
 
 def build_ctc_model(kind: str, n_mels: int, vocab_size: int, **sizes) -> nn.Module:
