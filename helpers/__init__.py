@@ -2,7 +2,8 @@
 
 Grouped by layer; each floor imports only the ones below it:
 
-- ``core``      audio I/O and validation, runtime (seed, device, timing, progress), the cache, records, training
+- ``core``      audio I/O and validation, checks of user input, runtime (seed, device, timing, progress), the
+                cache, records, training, and the zoo recipes' accelerate engine
 - ``data``      eSpeak NG speech, synthesised sounds, the speech corpus, text (tokenizers, error rates)
 - ``signal``    features (STFT, mel, MFCC from scratch)
 - ``families``  one module per model family (``ctc``, ``whisper``): builder, recipe and evaluation side by side
