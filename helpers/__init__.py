@@ -20,7 +20,7 @@ from .core.records import read_records, record
 from .core.runtime import Timer, cpu_threads, pick_device, progress, seed_everything, versions
 from .data.corpus import Corpus, CorpusSpec, SpeechDataset, Utterance, collate, make_corpus
 from .data.speech import ESPEAK_SR, list_variants, list_voices, speak, speak_mandarin, to_pinyin
-from .data.synth import add_noise, arpeggio, chirp, chord, drum, noise, snr_db, tone
+from .data.synth import add_noise, arpeggio, chirp, chord, drum, noise, si_sdr_db, snr_db, tone
 from .data.text import CharTokenizer, confusions, error_rates
 from .notebook.display import explorer, play, plot_spectrogram, plot_waveform, show_source, show_wave_spec, use_style
 from .signal.features import (dct_matrix, frame, hann_window, hz_to_mel, log_mel, mel_filterbank, mel_to_hz, mfcc,

@@ -18,11 +18,6 @@ def mean_scores(scores: list[dict]) -> dict:
     return {k: float(np.mean([s[k] for s in scores])) for k in ("sig", "bak", "ovrl")}
 
 
-def si_sdr(reference, estimate) -> float:
-    target = (estimate @ reference) / (reference @ reference) * reference
-    return float(10 * np.log10(np.sum(target ** 2) / np.sum((estimate - target) ** 2)))
-
-
 def main() -> dict:
     digits = H.make_corpus(language="en", task="digits", n_train=1, n_test=60, seed=0).test
     commands = H.make_corpus(language="en", task="sentences", n_train=1, n_test=60, seed=0).test
@@ -61,7 +56,7 @@ def main() -> dict:
         gains = []
         for i, c in enumerate(clips[:10]):
             noisy_clip = H.add_noise(c, snr, sr=SR, seed=i)
-            gains.append(si_sdr(c, J.rnnoise(noisy_clip)) - si_sdr(c, noisy_clip))
+            gains.append(H.si_sdr_db(c, J.rnnoise(noisy_clip)) - H.si_sdr_db(c, noisy_clip))
         out[f"rnnoise_sisdr_gain_white_{snr}db"] = float(np.mean(gains))
 
     references = [u.text for u in commands[:20]]

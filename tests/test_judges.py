@@ -13,12 +13,6 @@ def sentence():
     return H.speak("turn on the light and play the music", voice="en-us", sr=16000)
 
 
-def si_sdr(reference, estimate):
-    scale = estimate @ reference / (reference @ reference)
-    target = scale * reference
-    return 10 * np.log10(np.sum(target ** 2) / np.sum((estimate - target) ** 2))
-
-
 def test_every_weight_file_is_pinned_and_present():
     for name in J.WEIGHTS:
         assert J.weights(name).exists()
@@ -94,7 +88,7 @@ def test_rnnoise_raises_si_sdr_on_white_noise(sentence):
     noisy = H.add_noise(sentence, 0, sr=16000, seed=1)
     denoised = J.rnnoise(noisy)
     assert denoised.shape == sentence.shape
-    assert si_sdr(sentence, denoised) > si_sdr(sentence, noisy) + 5
+    assert H.si_sdr_db(sentence, denoised) > H.si_sdr_db(sentence, noisy) + 5
 
 
 def test_hifigan_resynthesis_keeps_the_words():

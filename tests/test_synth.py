@@ -83,3 +83,15 @@ def test_chord_arpeggio_drums():
 def test_bad_inputs(call, message):
     with pytest.raises(ValueError, match=re.escape(message)):
         call()
+
+
+def test_si_sdr_is_scale_invariant_and_exact_on_an_orthogonal_error():
+    reference = H.tone(440, 1, 16000)
+    error = H.tone(1000, 1, 16000)  # an integer number of periods of each: orthogonal to the reference
+    error = error * np.sqrt(np.sum(reference.astype(np.float64) ** 2) / np.sum(error.astype(np.float64) ** 2) / 10)
+    estimate = reference + error  # target energy / error energy = 10: 10 dB
+    assert H.si_sdr_db(reference, estimate) == pytest.approx(10.0, abs=0.01)
+    assert H.si_sdr_db(reference, 0.3 * estimate) == pytest.approx(H.si_sdr_db(reference, estimate), abs=1e-6)
+    assert H.si_sdr_db(reference, reference) == float("inf")
+    with pytest.raises(ValueError, match="must have the same shape"):
+        H.si_sdr_db(reference, estimate[:-1])

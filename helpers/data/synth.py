@@ -94,6 +94,20 @@ def snr_db(reference, test) -> float:
     return float(10 * np.log10(np.sum(reference.astype(np.float64) ** 2) / error))
 
 
+def si_sdr_db(reference, estimate) -> float:
+    """Scale-invariant signal-to-distortion ratio in dB (Le Roux et al. 2019): project ``estimate`` on ``reference``
+    (target = α·reference with α = ⟨estimate, reference⟩ / ‖reference‖²) and compare the target's energy with the
+    rest's, 10·log10(‖target‖² / ‖estimate − target‖²). A gain on the estimate does not change it. Used by the
+    judges' tests and floors (RNNoise's gain) and by 02 (enhancement)."""
+    reference = check_audio(reference, name="reference").astype(np.float64)
+    estimate = check_audio(estimate, allow_silent=True, name="estimate").astype(np.float64)
+    if reference.shape != estimate.shape:
+        raise ValueError(f"reference {reference.shape} and estimate {estimate.shape} must have the same shape")
+    target = (estimate @ reference) / (reference @ reference) * reference
+    residual = np.sum((estimate - target) ** 2)
+    return float("inf") if residual == 0 else float(10 * np.log10(np.sum(target ** 2) / residual))
+
+
 def add_noise(y, snr: float, sr: int = 16_000, color: str = "white", seed: int = 0, noise_clip=None) -> np.ndarray:
     """Returns ``y`` plus noise scaled so that the mixture has exactly ``snr`` dB SNR.
 
