@@ -165,8 +165,6 @@ def offline_notebook(nb) -> list[tuple[str, bool]]:
     """Prepares an nbformat notebook for a page that needs no network, in place: formulas become placeholders
     (returned as ``(tex, display)``, rendered to MathML by :func:`export_html`), widget views become a static note,
     widget state is dropped, and each cell's streams are merged so that a progress bar leaves its final line."""
-    from nbconvert.preprocessors import CoalesceStreamsPreprocessor
-
     formulas = []
 
     def stash(match):
@@ -176,12 +174,11 @@ def offline_notebook(nb) -> list[tuple[str, bool]]:
         return f"ALMMATH{len(formulas) - 1}X"
 
     nb.metadata.pop("widgets", None)
-    coalesce = CoalesceStreamsPreprocessor()
     for index, cell in enumerate(nb.cells):
         if cell.cell_type == "markdown":
             cell.source = MATH.sub(stash, cell.source)
         elif cell.cell_type == "code":
-            coalesce.preprocess_cell(cell, {}, index)
+            coalesce_streams(cell, index)
             for output in cell.get("outputs", []):
                 if WIDGET_VIEW in output.get("data", {}):
                     output["data"] = {"text/html": STATIC_WIDGET}
@@ -290,20 +287,24 @@ def run_profile(profile: str = "default", selection=None, out_dir: Path | None =
     return results
 
 
+def coalesce_streams(cell, index: int) -> None:
+    """Merges a code cell's consecutive stream outputs and keeps what follows each carriage return, so that a
+    progress bar is stored as its final line (:func:`strip_volatile`, :func:`offline_notebook`)."""
+    from nbconvert.preprocessors import CoalesceStreamsPreprocessor
+
+    CoalesceStreamsPreprocessor().preprocess_cell(cell, {}, index)
+
+
 def strip_volatile(nb) -> None:
     """Removes what changes from run to run without meaning (papermill and timing metadata, injected cells) and
     merges each cell's consecutive stream outputs, so that a progress bar is stored as its final state."""
-    from nbconvert.preprocessors import CoalesceStreamsPreprocessor
-
-    coalesce = CoalesceStreamsPreprocessor()
-
     nb.metadata.pop("papermill", None)
     nb.cells = [c for c in nb.cells if "injected-parameters" not in c.metadata.get("tags", [])]
     for index, cell in enumerate(nb.cells):
         for key in VOLATILE_CELL_METADATA:
             cell.metadata.pop(key, None)
         if cell.cell_type == "code":
-            coalesce.preprocess_cell(cell, {}, index)
+            coalesce_streams(cell, index)
 
 
 def refresh(selection=None) -> list[RunResult]:
