@@ -32,7 +32,7 @@ ZOO = Path(__file__).resolve().parents[1] / "zoo"
 HUB_ID = re.compile(r"[A-Za-z0-9][\w.-]*/[\w.-]+")
 SKIP_FILES = ["*.msgpack", "*.h5", "*.ot", "*.onnx", "*.tflite", "tf_model*", "flax_model*", "*.mlmodel"]
 # zoo model → the module of its recipe (``Recipe``, ``SMOKE``, ``train``, ``card``)
-RECIPES = {"whisper-mini": "helpers.families.whisper.recipe"}
+RECIPES = {"whisper-mini": "helpers.families.whisper.recipe", "enhancer-mini": "helpers.families.enhancer"}
 # packaged real model → "module:function" that converts it once into a directory (see the module docstring)
 PACKAGED = {"tiny.en": "helpers.families.whisper.packaged:convert_tiny_en"}
 KINDS = ("zoo", "scratch", "packaged", "local", "hub")
@@ -188,7 +188,8 @@ def write_card(directory: Path, name: str, module, recipe, info: dict, measured:
     card = module.CARD
     held_out = measured["held_out"]
     front = {
-        "language": card["language"], "license": "apache-2.0", "library_name": "transformers",
+        "language": card["language"], "license": "apache-2.0",
+        "library_name": card.get("library_name", "transformers"),
         "pipeline_tag": card["pipeline_tag"], "tags": card["tags"] + (["smoke-test"] if smoke else []),
         "model-index": [{"name": name, "results": [{
             "task": {"type": card["pipeline_tag"]},

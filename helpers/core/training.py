@@ -1,5 +1,6 @@
 """Training plumbing shared by the notebooks that train models (03 onwards): length-bucketed batches,
-SpecAugment masking, and a loop with a progress bar that returns the loss curve."""
+SpecAugment masking, a loop with a progress bar that returns the loss curve, and the learning-rate schedules (the
+notebooks' one-cycle, the zoo recipes' warm-up and cosine per stage)."""
 from __future__ import annotations
 
 from typing import Callable
@@ -67,3 +68,19 @@ def one_cycle(optimizer, max_lr: float, steps: int, warmup: float = 0.1):
         raise ValueError(f"a one-cycle schedule needs at least 3 steps, got {steps}")
     return torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=max_lr, total_steps=steps,
                                                pct_start=max(warmup, 2 / steps))
+
+
+def stage_rate(step: int, stages: tuple[int, ...], warmup: float, peaks: tuple[float, ...] | None = None) -> float:
+    """The learning-rate factor at ``step``: in each stage (``stages``: their lengths) a linear warm-up over
+    ``warmup`` of its steps to the stage's peak (``peaks``, default 1), then a cosine decay to zero."""
+    import math
+
+    peaks = peaks or (1.0,) * len(stages)
+    i, n, peak = step, stages[-1], peaks[-1]
+    for length, top in zip(stages, peaks):
+        if i < length:
+            n, peak = length, top
+            break
+        i -= length
+    rise = max(1, int(warmup * n))
+    return peak * ((i + 1) / rise if i < rise else 0.5 * (1 + math.cos(math.pi * (i - rise) / max(1, n - rise))))

@@ -284,22 +284,6 @@ class JointLoss(nn.Module):
         return total, {"ce": ce.detach(), "ctc": ctc.detach(), "guide": guide.detach()}
 
 
-def stage_rate(step: int, stages: tuple[int, ...], warmup: float, peaks: tuple[float, ...] | None = None) -> float:
-    """The learning-rate factor at ``step``: in each stage (``stages``: their lengths) a linear warm-up over
-    ``warmup`` of its steps to the stage's peak (``peaks``, default 1), then a cosine decay to zero."""
-    import math
-
-    peaks = peaks or (1.0,) * len(stages)
-    i, n, peak = step, stages[-1], peaks[-1]
-    for length, top in zip(stages, peaks):
-        if i < length:
-            n, peak = length, top
-            break
-        i -= length
-    rise = max(1, int(warmup * n))
-    return peak * ((i + 1) / rise if i < rise else 0.5 * (1 + math.cos(math.pi * (i - rise) / max(1, n - rise))))
-
-
 def train(recipe: Recipe, directory, log_path=None, tokenizer=None, options=None) -> dict:
     """Trains whisper-mini from nothing through the zoo's engine (:func:`helpers.core.engine.fit`: Hugging Face
     ``accelerate``) and, when the run is finished, saves it (``save_pretrained``, fp16) with its processor into
@@ -313,6 +297,7 @@ def train(recipe: Recipe, directory, log_path=None, tokenizer=None, options=None
     from accelerate import PartialState
 
     from ...core.engine import Options, Stage, fit
+    from ...core.training import stage_rate
     from .model import build_tokenizer
 
     tokenizer = tokenizer or build_tokenizer()
