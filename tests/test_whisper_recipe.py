@@ -6,6 +6,7 @@ import pytest
 import torch
 
 import helpers as H
+from helpers.core import training
 from helpers.families import whisper as W
 from helpers.families.whisper import evaluate as E
 from helpers.families.whisper import recipe as R
@@ -103,10 +104,10 @@ def test_attention_supervision_prefers_attention_on_the_word():
 
 
 def test_each_stage_warms_up_then_decays():
-    rates = [R.stage_rate(step, (10, 20), 0.1) for step in range(30)]
+    rates = [training.stage_rate(step, (10, 20), 0.1) for step in range(30)]
     assert rates[0] == 1.0 and rates[9] < 0.05  # stage 1: one warm-up step of 10, then the cosine
     assert rates[10:12] == [0.5, 1.0] and rates[-1] < 0.02  # stage 2: two warm-up steps of 20
-    assert R.stage_rate(11, (10, 20), 0.1, peaks=(1.0, 0.25)) == 0.25  # a stage's own peak
+    assert training.stage_rate(11, (10, 20), 0.1, peaks=(1.0, 0.25)) == 0.25  # a stage's own peak
 
 
 def test_scoring_normalises_like_whisper():

@@ -8,7 +8,9 @@ It is trained on the waveform it produces, by maximising SI-SDR (the negative SI
 """
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import io
 from dataclasses import dataclass
 
 import numpy as np
@@ -49,6 +51,20 @@ class MaskEnhancer(nn.Module, PyTorchModelHubMixin):
         spectrum = self.spectrum(audio)
         enhanced = (self.mask(spectrum) * spectrum).transpose(1, 2)
         return torch.istft(enhanced, self.n_fft, self.hop, window=self.window, length=audio.shape[-1])
+
+
+def load(directory, device="cpu") -> MaskEnhancer:
+    """The enhancer saved in ``directory`` (``from_pretrained``), in eval mode on ``device``. huggingface_hub 2.4.0's
+    mixin prints "Loading weights from local directory" with a bare ``print`` on every local load: silenced here."""
+    with contextlib.redirect_stdout(io.StringIO()):
+        model = MaskEnhancer.from_pretrained(directory)
+    return model.to(device).eval()
+
+
+def build_scratch(directory, seed: int = 0) -> None:
+    """A random-weight enhancer saved into ``directory`` (``model_id="scratch"``)."""
+    torch.manual_seed(seed)
+    MaskEnhancer().save_pretrained(directory)
 
 
 def negative_si_sdr(clean: torch.Tensor, estimate: torch.Tensor) -> torch.Tensor:
@@ -238,13 +254,13 @@ TARGETS = {"si_sdri": ("≥", 8.0)}  # issue 16, at 0 dB input SNR
 
 def measure(directory, recipe: Recipe, smoke: bool = False) -> dict:
     """The card's numbers: ``held_out`` on every held-out scene at 0 dB, ``check`` on :data:`CHECK_SUBSET`."""
-    model = MaskEnhancer.from_pretrained(directory)
+    model = load(directory)
     return {"held_out": evaluate(model, held_out_scenes(recipe)), "check": check(directory, recipe)}
 
 
 def check(directory, recipe: Recipe) -> dict:
     """The card's ``check`` metrics (SI-SDR improvements only), small enough for the tests to re-measure."""
-    model = MaskEnhancer.from_pretrained(directory)
+    model = load(directory)
     return evaluate(model, held_out_scenes(recipe, **CHECK_SUBSET), with_pesq=False)
 
 
