@@ -12,6 +12,29 @@ REAL_WHISPER = {  # the published configs (d_model, layers, heads, vocabulary) a
 }
 
 
+def snapshot_folder(hf_home: Path, repo: str, revision: str = "0" * 40) -> Path:
+    """An empty snapshot folder of ``repo`` in the hub cache under ``hf_home``, with ``refs/main`` pointing at it."""
+    folder = Path(hf_home) / "hub" / f"models--{repo.replace('/', '--')}"
+    snapshot = folder / "snapshots" / revision
+    snapshot.mkdir(parents=True, exist_ok=True)
+    (folder / "refs").mkdir(exist_ok=True)
+    (folder / "refs" / "main").write_text(revision)
+    return snapshot
+
+
+def plant_enhancer(hf_home: Path, repo: str = "someone/mask-enhancer") -> Path:
+    """A MaskEnhancer pushed to the hub by a user (``push_to_hub`` writes what ``save_pretrained`` writes): random
+    weights of the default size, in the hub cache under ``hf_home``; returns the snapshot."""
+    import torch
+
+    from helpers.families.enhancer import MaskEnhancer
+
+    snapshot = snapshot_folder(hf_home, repo)
+    torch.manual_seed(0)
+    MaskEnhancer().save_pretrained(snapshot)
+    return snapshot
+
+
 def plant_whisper(hf_home: Path, repo: str = "openai/whisper-tiny", revision: str = "0" * 40) -> Path:
     """Writes ``repo``'s real config with random weights into the hub cache under ``hf_home``; returns the snapshot."""
     import torch
@@ -22,11 +45,7 @@ def plant_whisper(hf_home: Path, repo: str = "openai/whisper-tiny", revision: st
 
     sizes = REAL_WHISPER[repo]
     d, layers, heads = sizes["d_model"], sizes["layers"], sizes["heads"]
-    folder = Path(hf_home) / "hub" / f"models--{repo.replace('/', '--')}"
-    snapshot = folder / "snapshots" / revision
-    snapshot.mkdir(parents=True, exist_ok=True)
-    (folder / "refs").mkdir(exist_ok=True)
-    (folder / "refs" / "main").write_text(revision)
+    snapshot = snapshot_folder(hf_home, repo, revision)
     tokenizer = build_tokenizer(sizes["encoding"])
     multilingual = sizes["encoding"] == "multilingual"
     torch.manual_seed(0)

@@ -9,6 +9,7 @@ scalars to log), an optimiser, a scheduler stepped once per optimiser step, and 
 """
 from __future__ import annotations
 
+import dataclasses
 import json
 import shutil
 import time
@@ -21,6 +22,18 @@ import numpy as np
 from .runtime import progress
 
 PRECISIONS = ("no", "bf16", "fp16")
+
+
+class RecipeFields:
+    """What every zoo recipe (a frozen dataclass) inherits: ``replace`` with changed fields, refusing unknown names
+    (``--set FIELD=VALUE``) with the list of the known ones."""
+
+    def replace(self, **changes):
+        fields = [f.name for f in dataclasses.fields(self)]
+        unknown = sorted(set(changes) - set(fields))
+        if unknown:
+            raise ValueError(f"unknown recipe fields {unknown}; the fields are {fields}")
+        return dataclasses.replace(self, **changes)
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,6 @@ It is trained on the waveform it produces, by maximising SI-SDR (the negative SI
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import io
 from dataclasses import dataclass
 
@@ -18,6 +17,7 @@ import torch
 from huggingface_hub import PyTorchModelHubMixin
 from torch import nn
 
+from ..core.engine import RecipeFields
 from ..signal.enhance import HOP, N_FFT, NOISE_KINDS, make_noise, mix
 
 SAMPLE_RATE = 16_000
@@ -138,7 +138,7 @@ def train_live(model: MaskEnhancer, dataset: Mixtures, steps: int, batch_size: i
 # ---------------------------------------------------------------------------------------------- the zoo recipe
 
 @dataclass(frozen=True)
-class Recipe:
+class Recipe(RecipeFields):
     """Everything that determines an enhancer-mini run (its card records these fields): ``steps`` batches of
     ``batch_size`` two-second mixtures of the training speakers' English digits (``n_train`` utterances) with the five
     noise kinds at −5..10 dB; babble from other training speakers. Held-out: ``n_test`` utterances of the test
@@ -153,12 +153,6 @@ class Recipe:
     batch_size: int = 16
     learning_rate: float = 2e-3
     warmup: float = 0.05
-
-    def replace(self, **changes) -> "Recipe":
-        unknown = sorted(set(changes) - {f.name for f in dataclasses.fields(self)})
-        if unknown:
-            raise ValueError(f"unknown recipe fields {unknown}; fields: {[f.name for f in dataclasses.fields(self)]}")
-        return dataclasses.replace(self, **changes)
 
 
 SMOKE = dict(n_train=24, n_test=10, hidden=16, layers=1, steps=3, batch_size=2)

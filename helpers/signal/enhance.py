@@ -236,11 +236,12 @@ def wiener(spectrum, noise_power, smoothing: float = 0.98, min_gain: float = 0.1
 
 # ---------------------------------------------------------------------------------------------- echo
 
-def nlms(far_end, microphone, taps: int = 256, step: float = 0.5, eps: float = 1e-6, freeze=None):
+def nlms(far_end, microphone, taps: int = 256, step: float = 0.5, eps: float = 1e-3, freeze=None):
     """Normalised LMS echo canceller (Haykin): the filter w estimates the loudspeaker-to-microphone path, the echo
     estimate is ŷ[n] = wᵀx[n] over the last ``taps`` far-end samples x[n], the residual e[n] = mic[n] − ŷ[n] is the
     output, and w += μ·e[n]·x[n] / (xᵀx + ε) with μ = ``step`` (0 < μ < 2 for stability). Where ``freeze`` is True
-    (double talk), w is not updated. Returns ``(residual, weights)``."""
+    (double talk), w is not updated; ε keeps the step small where the far end is (nearly) silent, instead of dividing
+    microphone noise by almost nothing. Returns ``(residual, weights)``."""
     far_end, microphone = check_same_length(far_end, microphone, ("far_end", "microphone"), allow_silent_b=False)
     taps = check_whole(taps, "taps", maximum=len(far_end))
     step = check_number(step, "step (μ)", minimum=0, maximum=2)

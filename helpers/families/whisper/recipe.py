@@ -16,6 +16,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ...core.engine import RecipeFields
 from .decode import CrossAttentionRecorder
 from .model import encode_crop, generation_config, log_mel_batch, save_processor, whisper_config
 from .windows import FRAMES_PER_SECOND, SAMPLE_RATE, WINDOW_SECONDS, Labeller, make_window
@@ -24,7 +25,7 @@ SOURCES = (("en", "digits"), ("en", "sentences"), ("zh", "digits"), ("zh", "sent
 
 
 @dataclass(frozen=True)
-class Recipe:
+class Recipe(RecipeFields):
     """Everything that determines a whisper-mini training run (its card records these fields).
 
     Three stages, each warming up over ``warmup`` of its steps, then decaying along a cosine:
@@ -87,12 +88,6 @@ class Recipe:
             raise ValueError(f"crop_seconds and short_seconds must fit in Whisper's {WINDOW_SECONDS:g}-s window")
         if self.guide_layers > self.decoder_layers:
             raise ValueError(f"guide_layers {self.guide_layers} cannot exceed decoder_layers {self.decoder_layers}")
-
-    def replace(self, **changes) -> "Recipe":
-        unknown = sorted(set(changes) - {f.name for f in dataclasses.fields(self)})
-        if unknown:
-            raise ValueError(f"unknown recipe fields {unknown}; the fields are {[f.name for f in dataclasses.fields(self)]}")
-        return dataclasses.replace(self, **changes)
 
 
 SMOKE = dict(n_train=24, n_test=4, encoder_steps=2, crop_batch=2, short_steps=2, short_batch=2, steps=2, batch_size=2,
