@@ -76,3 +76,14 @@ def test_spec_augment_masks_bands_and_frames():
 def test_train_loop_rejects_zero_steps():
     with pytest.raises(ValueError, match="steps 0"):
         training.train_loop(lambda i: 0.0, 0)
+
+
+def test_the_recogniser_saves_its_characters_and_loads_back(tmp_path):
+    torch.manual_seed(0)
+    model = ctc.CTCRecogniser("lstm", 40, "abc ")
+    model.save_pretrained(tmp_path)
+    loaded = ctc.load(tmp_path)
+    assert loaded.tokenizer.symbols == model.tokenizer.symbols and loaded.n_mels == 40
+    clip = np.random.default_rng(0).standard_normal(8000).astype(np.float32) * 0.1
+    assert loaded.transcribe([clip]) == model.eval().transcribe([clip])
+    assert set(loaded.transcribe([clip])[0]) <= set("abc ")

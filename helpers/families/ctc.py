@@ -17,6 +17,9 @@ the subsampled lengths, the shapes ``torch.nn.functional.ctc_loss`` wants (after
   with the 4× convolutional subsampling of modern recipes in front (fewer, richer frames: faster and better).
 - :class:`ConformerCTC` — Gulati et al. (2020): macaron feed-forward, self-attention and a convolution module
   per block, as in WeNet's U2 / Conformer-CTC (here with absolute sinusoidal positions instead of relative ones).
+
+:class:`CTCRecogniser` keeps a model with its characters in one ``save_pretrained`` folder; the zoo's ``ctc-mini``
+(notebook 03's default lesson, trained by the recipe at the end of this module) is one, and 02 listens with it.
 """
 from __future__ import annotations
 
