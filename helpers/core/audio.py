@@ -79,6 +79,17 @@ def check_audio(y, *, sr: int | None = None, mono: bool = True, max_seconds: flo
     return y
 
 
+def check_pair(a, b, names=("reference", "estimate"), allow_silent_b: bool = True):
+    """Two waveforms validated by :func:`check_audio` (the first must not be silent) and of the same shape, as float32
+    arrays. Used by the measures that compare two signals (SNR, SI-SDR, PESQ, STOI, ERLE, NLMS)."""
+    a = check_audio(a, name=names[0])
+    b = check_audio(b, allow_silent=allow_silent_b, name=names[1])
+    if a.shape != b.shape:
+        raise ValueError(f"{names[0]} has {a.shape[-1]} samples and {names[1]} {b.shape[-1]}: they must have the same "
+                         "shape, the same clip at the same sample rate (trim or resample one of them)")
+    return a, b
+
+
 def to_mono(y) -> np.ndarray:
     """Mixes ``(n_channels, n_samples)`` down to ``(n_samples,)`` by averaging; mono passes through."""
     y = check_audio(y, mono=False, allow_silent=True)

@@ -36,6 +36,17 @@ class RecipeFields:
         return dataclasses.replace(self, **changes)
 
 
+def from_pretrained(cls, directory):
+    """``cls.from_pretrained(directory)`` for a zoo model built on huggingface_hub's ``PyTorchModelHubMixin``
+    (enhancer-mini, ctc-mini): huggingface_hub 2.4.0's mixin prints "Loading weights from local directory" with a bare
+    ``print`` on every local load, which would land in every notebook that loads one; silenced here."""
+    import contextlib
+    import io
+
+    with contextlib.redirect_stdout(io.StringIO()):
+        return cls.from_pretrained(directory)
+
+
 @dataclass(frozen=True)
 class Options:
     """How a recipe is run (not what it learns: the recipe's fields say that).

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..core.audio import check_audio, check_sample_rate
+from ..core.audio import check_audio, check_pair, check_sample_rate
 from ..core.checks import check_number, check_whole
 
 MAX_SECONDS = 600.0
@@ -84,10 +84,7 @@ def noise(duration_s: float, sr: int, color: str = "white", amplitude: float = 0
 
 def snr_db(reference, test) -> float:
     """Signal-to-noise ratio in dB of ``test`` against ``reference``: 10·log10(Σref² / Σ(test−ref)²)."""
-    reference = check_audio(reference, name="reference")
-    test = check_audio(test, allow_silent=True, name="test")
-    if reference.shape != test.shape:
-        raise ValueError(f"reference {reference.shape} and test {test.shape} must have the same shape")
+    reference, test = check_pair(reference, test, ("reference", "test"))
     error = np.sum((test.astype(np.float64) - reference) ** 2)
     if error == 0:
         return float("inf")
@@ -99,10 +96,7 @@ def si_sdr_db(reference, estimate) -> float:
     (target = α·reference with α = ⟨estimate, reference⟩ / ‖reference‖²) and compare the target's energy with the
     rest's, 10·log10(‖target‖² / ‖estimate − target‖²). A gain on the estimate does not change it. Used by the
     judges' tests and floors (RNNoise's gain) and by 02 (enhancement)."""
-    reference = check_audio(reference, name="reference").astype(np.float64)
-    estimate = check_audio(estimate, allow_silent=True, name="estimate").astype(np.float64)
-    if reference.shape != estimate.shape:
-        raise ValueError(f"reference {reference.shape} and estimate {estimate.shape} must have the same shape")
+    reference, estimate = (x.astype(np.float64) for x in check_pair(reference, estimate))
     target = (estimate @ reference) / (reference @ reference) * reference
     residual = np.sum((estimate - target) ** 2)
     return float("inf") if residual == 0 else float(10 * np.log10(np.sum(target ** 2) / residual))

@@ -23,8 +23,6 @@ the subsampled lengths, the shapes ``torch.nn.functional.ctc_loss`` wants (after
 """
 from __future__ import annotations
 
-import contextlib
-import io
 import itertools
 import math
 from dataclasses import dataclass
@@ -34,7 +32,7 @@ import torch
 from huggingface_hub import PyTorchModelHubMixin
 from torch import nn
 
-from ..core.engine import RecipeFields
+from ..core.engine import RecipeFields, from_pretrained
 from ..data.text import CharTokenizer
 from ..signal.features import log_mel
 
@@ -394,10 +392,8 @@ class CTCRecogniser(nn.Module, PyTorchModelHubMixin):
 
 
 def load(directory) -> CTCRecogniser:
-    """The recogniser saved in ``directory``, in eval mode (huggingface_hub 2.4.0's mixin prints "Loading weights
-    from local directory" with a bare ``print``: silenced)."""
-    with contextlib.redirect_stdout(io.StringIO()):
-        return CTCRecogniser.from_pretrained(directory).eval()
+    """The recogniser saved in ``directory`` (``from_pretrained``), in eval mode."""
+    return from_pretrained(CTCRecogniser, directory).eval()
 
 
 @dataclass(frozen=True)

@@ -8,8 +8,6 @@ It is trained on the waveform it produces, by maximising SI-SDR (the negative SI
 """
 from __future__ import annotations
 
-import contextlib
-import io
 from dataclasses import dataclass
 
 import numpy as np
@@ -17,8 +15,9 @@ import torch
 from huggingface_hub import PyTorchModelHubMixin
 from torch import nn
 
-from ..core.engine import RecipeFields
+from ..core.engine import RecipeFields, from_pretrained
 from ..signal.enhance import HOP, N_FFT, NOISE_KINDS, make_noise, mix
+from .ctc import corpus  # the speech it trains and tests on: notebook 03's corpus (ctc-mini's too)
 
 SAMPLE_RATE = 16_000
 
@@ -54,11 +53,8 @@ class MaskEnhancer(nn.Module, PyTorchModelHubMixin):
 
 
 def load(directory, device="cpu") -> MaskEnhancer:
-    """The enhancer saved in ``directory`` (``from_pretrained``), in eval mode on ``device``. huggingface_hub 2.4.0's
-    mixin prints "Loading weights from local directory" with a bare ``print`` on every local load: silenced here."""
-    with contextlib.redirect_stdout(io.StringIO()):
-        model = MaskEnhancer.from_pretrained(directory)
-    return model.to(device).eval()
+    """The enhancer saved in ``directory`` (``from_pretrained``), in eval mode on ``device``."""
+    return from_pretrained(MaskEnhancer, directory).to(device).eval()
 
 
 def build_scratch(directory, seed: int = 0) -> None:
@@ -157,13 +153,6 @@ class Recipe(RecipeFields):
 
 SMOKE = dict(n_train=24, n_test=10, hidden=16, layers=1, steps=3, batch_size=2)
 CHECK_SUBSET = dict(per_kind=2)  # held-out clips per noise kind that the tests re-measure
-
-
-def corpus(recipe: Recipe):
-    """The speech the recipe trains and tests on (notebook 03's corpus spec, so the cache is shared)."""
-    from ..data.corpus import make_corpus
-
-    return make_corpus(language="en", task="digits", n_train=recipe.n_train, n_test=recipe.n_test, seed=recipe.seed)
 
 
 class _Objective(nn.Module):

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..core.audio import check_audio, check_sample_rate
+from ..core.audio import check_audio, check_pair, check_sample_rate
 from ..core.checks import check_number, check_whole
 from ..data.synth import add_noise, chord, noise
 
@@ -19,16 +19,6 @@ HOP = 128  # 8 ms, a 75 % overlap: the Hann window then sums to a constant and t
 NOISE_KINDS = ("white", "pink", "babble", "hum", "music")
 CHORDS = (("C4", "E4", "G4"), ("A3", "C4", "E4"), ("F3", "A3", "C4"), ("G3", "B3", "D4"), ("D4", "F#4", "A4"),
           ("E3", "G#3", "B3"))
-
-
-def check_same_length(a, b, names=("reference", "estimate"), allow_silent_b: bool = True):
-    """Both signals validated (the first must not be silent) and of the same length, as float32 arrays."""
-    a = check_audio(a, name=names[0])
-    b = check_audio(b, allow_silent=allow_silent_b, name=names[1])
-    if a.shape != b.shape:
-        raise ValueError(f"{names[0]} has {a.shape[0]} samples and {names[1]} {b.shape[0]}: they must be the same "
-                         "clip at the same sample rate (trim or resample one of them)")
-    return a, b
 
 
 def check_same_rate(rate_a, rate_b, names=("speech", "noise")) -> int:
@@ -43,6 +33,12 @@ def check_same_rate(rate_a, rate_b, names=("speech", "noise")) -> int:
 
 # ---------------------------------------------------------------------------------------------- scenes
 
+def _at_rms(y, rms: float = 0.1) -> np.ndarray:
+    """``y`` scaled to root-mean-square ``rms``, as float32: every noise kind leaves at the same level."""
+    y = np.asarray(y, dtype=np.float64)
+    return (rms * y / np.sqrt(np.mean(y ** 2))).astype(np.float32)
+
+
 def hum(duration_s: float, sr: int, mains_hz: float = 50.0, harmonics: int = 12, seed: int = 0) -> np.ndarray:
     """Mains hum: ``harmonics`` multiples of ``mains_hz`` with amplitudes falling by 0.6 per harmonic and random
     phases, plus a little hiss; RMS 0.1."""
@@ -51,8 +47,7 @@ def hum(duration_s: float, sr: int, mains_hz: float = 50.0, harmonics: int = 12,
     t = np.arange(n) / sr
     y = sum(0.6 ** k * np.sin(2 * np.pi * mains_hz * (k + 1) * t + rng.uniform(0, 2 * np.pi))
             for k in range(check_whole(harmonics, "harmonics")) if mains_hz * (k + 1) < sr / 2)
-    y = y + 0.05 * rng.standard_normal(n)
-    return (0.1 * y / np.sqrt(np.mean(y ** 2))).astype(np.float32)
+    return _at_rms(y + 0.05 * rng.standard_normal(n))
 
 
 def music(duration_s: float, sr: int, chord_s: float = 0.5, seed: int = 0) -> np.ndarray:
@@ -63,8 +58,7 @@ def music(duration_s: float, sr: int, chord_s: float = 0.5, seed: int = 0) -> np
     while total < n:
         pieces.append(chord(CHORDS[rng.integers(len(CHORDS))], chord_s, sr, harmonics=6))
         total += len(pieces[-1])
-    y = np.concatenate(pieces)[:n].astype(np.float64)
-    return (0.1 * y / np.sqrt(np.mean(y ** 2))).astype(np.float32)
+    return _at_rms(np.concatenate(pieces)[:n])
 
 
 def babble(voices, n_samples: int, talkers: int = 4, seed: int = 0) -> np.ndarray:
@@ -77,7 +71,7 @@ def babble(voices, n_samples: int, talkers: int = 4, seed: int = 0) -> np.ndarra
     for _ in range(check_whole(talkers, "talkers")):
         clip = check_audio(voices[rng.integers(len(voices))], name="babble voice")
         y += np.roll(np.resize(clip, n_samples), rng.integers(n_samples)) * rng.uniform(0.5, 1.0)
-    return (0.1 * y / np.sqrt(np.mean(y ** 2))).astype(np.float32)
+    return _at_rms(y)
 
 
 def make_noise(kind: str, n_samples: int, sr: int, seed: int = 0, voices=None) -> np.ndarray:
@@ -143,7 +137,7 @@ def pesq(reference, estimate, sr: int = 16_000) -> float:
     (about 1.0 to 4.64), through the ``pesq`` package. Wide-band PESQ is defined at 16 kHz only."""
     from pesq import NoUtterancesError, pesq as _pesq
 
-    reference, estimate = check_same_length(reference, estimate)
+    reference, estimate = check_pair(reference, estimate)
     if check_sample_rate(sr) != 16_000:
         raise ValueError(f"wide-band PESQ needs 16000 Hz, got {sr}; resample both signals to 16 kHz first")
     try:
@@ -157,7 +151,7 @@ def stoi(reference, estimate, sr: int = 16_000, extended: bool = False) -> float
     and drops silent frames); ``extended`` gives ESTOI."""
     from pystoi import stoi as _stoi
 
-    reference, estimate = check_same_length(reference, estimate)
+    reference, estimate = check_pair(reference, estimate)
     return float(_stoi(reference.astype(np.float64), estimate.astype(np.float64), check_sample_rate(sr),
                        extended=extended))
 
@@ -165,14 +159,14 @@ def stoi(reference, estimate, sr: int = 16_000, extended: bool = False) -> float
 def erle_db(microphone, residual) -> float:
     """Echo return loss enhancement: how many dB quieter the canceller's ``residual`` is than the ``microphone``
     signal, 10·log10(Σmic² / Σres²). Meaningful where only the far end talks (single talk)."""
-    microphone, residual = check_same_length(microphone, residual, ("microphone", "residual"))
+    microphone, residual = check_pair(microphone, residual, ("microphone", "residual"))
     error = np.sum(residual.astype(np.float64) ** 2)
     return float("inf") if error == 0 else float(10 * np.log10(np.sum(microphone.astype(np.float64) ** 2) / error))
 
 
 def erle_curve(microphone, residual, frame: int = 1600) -> np.ndarray:
     """ERLE in dB over consecutive frames of ``frame`` samples: the canceller's convergence curve."""
-    microphone, residual = check_same_length(microphone, residual, ("microphone", "residual"))
+    microphone, residual = check_pair(microphone, residual, ("microphone", "residual"))
     n = len(microphone) // check_whole(frame, "frame") * frame
     mic = np.sum(microphone[:n].reshape(-1, frame).astype(np.float64) ** 2, axis=1)
     res = np.sum(residual[:n].reshape(-1, frame).astype(np.float64) ** 2, axis=1)
@@ -242,7 +236,7 @@ def nlms(far_end, microphone, taps: int = 256, step: float = 0.5, eps: float = 1
     output, and w += μ·e[n]·x[n] / (xᵀx + ε) with μ = ``step`` (0 < μ < 2 for stability). Where ``freeze`` is True
     (double talk), w is not updated; ε keeps the step small where the far end is (nearly) silent, instead of dividing
     microphone noise by almost nothing. Returns ``(residual, weights)``."""
-    far_end, microphone = check_same_length(far_end, microphone, ("far_end", "microphone"), allow_silent_b=False)
+    far_end, microphone = check_pair(far_end, microphone, ("far_end", "microphone"), allow_silent_b=False)
     taps = check_whole(taps, "taps", maximum=len(far_end))
     step = check_number(step, "step (μ)", minimum=0, maximum=2)
     freeze = np.zeros(len(far_end), bool) if freeze is None else np.asarray(freeze, dtype=bool)
@@ -264,7 +258,7 @@ def geigel_double_talk(far_end, microphone, threshold: float = 0.5, window: int 
     """The Geigel double-talk detector: near-end speech is declared where |mic[n]| exceeds ``threshold`` times the
     loudest far-end sample of the last ``window`` samples (an echo is quieter than what caused it), and held for
     ``hold`` samples. Returns a flag per sample, for :func:`nlms`'s ``freeze``."""
-    far_end, microphone = check_same_length(far_end, microphone, ("far_end", "microphone"))
+    far_end, microphone = check_pair(far_end, microphone, ("far_end", "microphone"))
     window, hold = check_whole(window, "window"), check_whole(hold, "hold", minimum=0)
     loudest = _causal_max(np.abs(far_end), window)
     talk = np.abs(microphone) > check_number(threshold, "threshold", positive=True) * loudest
