@@ -141,7 +141,14 @@ class CharNgram:
 
 def prefix_beam_search(log_probs, beam_size: int = 8, blank: int = 0, lm: CharNgram | None = None,
                        lm_weight: float = 0.0, insertion_bonus: float = 0.0) -> list[int]:
-    """CTC prefix beam search; returns the most probable label sequence.
+    """The most probable label sequence found by :func:`prefix_beams` (same arguments)."""
+    return prefix_beams(log_probs, beam_size, blank, lm, lm_weight, insertion_bonus)[0][0]
+
+
+def prefix_beams(log_probs, beam_size: int = 8, blank: int = 0, lm: CharNgram | None = None,
+                 lm_weight: float = 0.0, insertion_bonus: float = 0.0) -> list[tuple[list[int], float]]:
+    """CTC prefix beam search; returns the final beam, best first: up to ``beam_size`` pairs of (label sequence, its
+    log-score). Without a language model the score is log P_ctc(labels | audio) summed over the paths kept.
 
     Each prefix keeps two scores: ending in a blank (``p_b``) and ending in its last label (``p_nb``), so that
     paths which collapse to the same prefix are summed rather than competing. Extending with the prefix's own
@@ -183,7 +190,9 @@ def prefix_beam_search(log_probs, beam_size: int = 8, blank: int = 0, lm: CharNg
                     add(prefix + (c,), p_nb=total + frame[c] + fusion(prefix, c))
         ranked = sorted(candidates.items(), key=lambda kv: np.logaddexp(*kv[1]), reverse=True)
         beams = {prefix: tuple(scores) for prefix, scores in ranked[:beam_size]}
-    return list(max(beams.items(), key=lambda kv: np.logaddexp(*kv[1]))[0])
+    final = sorted(((list(prefix), float(np.logaddexp(*scores))) for prefix, scores in beams.items()),
+                   key=lambda pair: pair[1], reverse=True)
+    return final
 
 
 def forced_align(log_probs, target, blank: int = 0) -> list[int]:
@@ -333,15 +342,21 @@ class ConformerCTC(nn.Module):
         self.head = nn.Linear(d_model, vocab_size)
         self.d_model = d_model
 
-    def forward(self, features: torch.Tensor, lengths: torch.Tensor, chunk: int | None = None):
-        """``chunk`` (output frames) limits self-attention to the frame's own chunk and the chunks before it, as a
-        streaming recogniser must (WeNet's chunk mask); None attends to the whole utterance."""
+    def encode(self, features: torch.Tensor, lengths: torch.Tensor, chunk: int | None = None):
+        """The encoder's states ``(B, T/4, d_model)`` and their lengths. ``chunk`` (output frames) limits
+        self-attention to the frame's own chunk and the chunks before it, as a streaming recogniser must (WeNet's
+        chunk mask); None attends to the whole utterance."""
         x, lengths = self.subsample(features, lengths)
         x = x + sinusoidal_positions(x.shape[1], self.d_model).to(x)
         padding = torch.arange(x.shape[1], device=x.device)[None, :] >= lengths[:, None]
         mask = None if chunk is None else ~chunk_mask(x.shape[1], chunk, x.device)
         for block in self.blocks:
             x = block(x, padding, mask)
+        return x, lengths
+
+    def forward(self, features: torch.Tensor, lengths: torch.Tensor, chunk: int | None = None):
+        """CTC log-probabilities ``(B, T/4, vocab)`` and their lengths (``chunk`` as in :meth:`encode`)."""
+        x, lengths = self.encode(features, lengths, chunk)
         return self.head(x).log_softmax(dim=-1), lengths
 
 
@@ -457,6 +472,15 @@ class _Objective(nn.Module):
 
 def train(recipe: Recipe, directory, log_path=None, options=None) -> dict:
     """Trains ctc-mini through the zoo's engine and saves it into ``directory`` when the run is finished."""
+    return fit_recogniser(recipe, lambda characters: CTCRecogniser(recipe.kind, recipe.n_mels, characters),
+                          _Objective, directory, log_path, options, desc="ctc-mini")
+
+
+def fit_recogniser(recipe, build, objective, directory, log_path=None, options=None, desc: str = "training") -> dict:
+    """The recipe loop of the CTC-trained zoo models (ctc-mini, u2-mini): ``build(characters)`` makes the model from
+    the characters of the training transcripts, ``objective(model)`` wraps it into the module that returns (loss,
+    logged parts) for a batch; ``recipe.steps`` batches through :func:`helpers.core.engine.fit` with a warm-up and
+    cosine decay; the model is saved into ``directory`` when the run is finished."""
     from functools import partial
     from pathlib import Path
 
@@ -468,15 +492,15 @@ def train(recipe: Recipe, directory, log_path=None, options=None) -> dict:
 
     torch.manual_seed(recipe.seed)
     speech = corpus(recipe)
-    model = CTCRecogniser(recipe.kind, recipe.n_mels, "".join(sorted(set("".join(u.text for u in speech.train)))))
+    model = build("".join(sorted(set("".join(u.text for u in speech.train)))))
     features = [log_mel_features(u.audio, u.sample_rate, recipe.n_mels) for u in speech.train]
     targets = [torch.tensor(model.tokenizer.encode(u.text)) for u in speech.train]
     data = _Utterances(features, targets, recipe.steps * recipe.batch_size, recipe.seed)
     optimizer = torch.optim.AdamW(model.parameters(), lr=recipe.learning_rate, weight_decay=1e-2)
     schedule = torch.optim.lr_scheduler.LambdaLR(optimizer, partial(stage_rate, stages=(recipe.steps,),
                                                                     warmup=recipe.warmup))
-    info = fit(_Objective(model), optimizer, schedule, [Stage("utterances", data, recipe.steps, recipe.batch_size)],
-               collate, options or Options(), Path(directory) / "state", log_path, desc="ctc-mini", clip=5.0)
+    info = fit(objective(model), optimizer, schedule, [Stage("utterances", data, recipe.steps, recipe.batch_size)],
+               collate, options or Options(), Path(directory) / "state", log_path, desc=desc, clip=5.0)
     trained = info.pop("model").model
     if info["finished"] and PartialState().is_main_process:
         trained.eval().save_pretrained(directory)
