@@ -6,14 +6,14 @@ Grouped by layer; each floor imports only the ones below it:
                 cache, records, training, and the zoo recipes' accelerate engine
 - ``data``      eSpeak NG speech, synthesised sounds, the speech corpus, text (tokenizers, error rates)
 - ``signal``    features (STFT, mel, MFCC from scratch) and enhancement (scenes, metrics, classical filters, NLMS)
-- ``families``  one module per model family (``ctc``, ``whisper``, ``enhancer``): builder, recipe and evaluation side
-                by side
+- ``families``  one module per model family (``ctc``, ``u2``, ``whisper``, ``enhancer``): builder, recipe and evaluation
+                side by side
 - ``zoo``       ``model_id`` → zoo miniature, scratch miniature, local directory or hub checkpoint
 - ``notebook``  the papermill runner (profiles, refresh) and display (players, figures)
 
 The public names are re-exported here, so that notebooks write ``import helpers as H`` and call ``H.load(...)``,
 ``H.speak(...)``, ``H.record(...)``. Modules that need torch are imported by name, so that ``import helpers``
-stays light: ``from helpers.families import ctc, whisper``, ``from helpers.signal import enhance`` and
+stays light: ``from helpers.families import ctc, u2, whisper``, ``from helpers.signal import enhance`` and
 ``from helpers.core import training``.
 """
 from .core.audio import check_audio, check_sample_rate, load, normalize, resample, save, supported_suffixes, to_mono

@@ -100,6 +100,7 @@ class U2Recogniser(nn.Module, PyTorchModelHubMixin):
         return (picked * (outputs != -100).to(picked)).sum(dim=1)
 
 
+@torch.no_grad()
 def attention_rescoring(model: U2Recogniser, states: torch.Tensor, beam_size: int = 8,
                         ctc_weight: float = 0.5) -> tuple[list[int], list[dict]]:
     """U2's second pass for one utterance's encoder states ``(T, d)``: the CTC prefix beam search proposes
