@@ -189,18 +189,33 @@ def train(recipe: Recipe, directory, log_path=None, options=None) -> dict:
 
 
 @torch.no_grad()
+def encode_all(model: U2Recogniser, utterances, chunk: int | None = None, batch_size: int = 32) -> list[torch.Tensor]:
+    """The encoder states ``(T_i, d)`` of each utterance, computed in padded batches of similar lengths (the padding
+    is masked: each utterance's states are those it gets alone, to rounding)."""
+    features = [ctc.log_mel_features(u.audio, u.sample_rate, model.n_mels) for u in utterances]
+    order = sorted(range(len(features)), key=lambda i: len(features[i]))
+    states = [None] * len(features)
+    for start in range(0, len(order), batch_size):
+        chosen = order[start:start + batch_size]
+        x = torch.nn.utils.rnn.pad_sequence([features[i] for i in chosen], batch_first=True)
+        encoded, lengths = model.encode(x, torch.tensor([len(features[i]) for i in chosen]), chunk)
+        for row, i in enumerate(chosen):
+            states[i] = encoded[row, : lengths[row]]
+    return states
+
+
+@torch.no_grad()
 def transcripts(model: U2Recogniser, utterances, chunk: int | None = None, beam_size: int = 8,
-                ctc_weight: float = 0.5) -> dict:
-    """Three transcripts of each utterance from one encoder pass (attention limited to ``chunk`` frames):
-    ``greedy`` (CTC best path), ``beam`` (CTC prefix beam search) and ``rescored`` (:func:`attention_rescoring`)."""
-    texts = {"greedy": [], "beam": [], "rescored": []}
-    for utterance in utterances:
-        x = ctc.log_mel_features(utterance.audio, utterance.sample_rate, model.n_mels).unsqueeze(0)
-        states = model.encode(x, torch.tensor([x.shape[1]]), chunk)[0][0]
-        best, table = attention_rescoring(model, states, beam_size, ctc_weight)
-        greedy = ctc.greedy_decode(model.ctc_log_probs(states).numpy())
-        for name, ids in (("greedy", greedy), ("beam", table[0]["ids"]), ("rescored", best)):
-            texts[name].append(model.tokenizer.decode(ids))
+                ctc_weight: float = 0.5, rescore: bool = True) -> dict:
+    """Transcripts of each utterance from one encoder pass (attention limited to ``chunk`` frames): ``greedy`` (CTC
+    best path) and, with ``rescore``, ``beam`` (CTC prefix beam search) and ``rescored`` (:func:`attention_rescoring`)."""
+    texts = {"greedy": []} | ({"beam": [], "rescored": []} if rescore else {})
+    for states in encode_all(model, utterances, chunk):
+        texts["greedy"].append(model.tokenizer.decode(ctc.greedy_decode(model.ctc_log_probs(states).numpy())))
+        if rescore:
+            best, table = attention_rescoring(model, states, beam_size, ctc_weight)
+            texts["beam"].append(model.tokenizer.decode(table[0]["ids"]))
+            texts["rescored"].append(model.tokenizer.decode(best))
     return texts
 
 
@@ -210,7 +225,7 @@ def evaluate(model: U2Recogniser, utterances) -> dict:
     from ..data.text import error_rates
 
     references = [u.text for u in utterances]
-    whole, chunked = transcripts(model, utterances), transcripts(model, utterances, chunk=CHUNK)
+    whole, chunked = transcripts(model, utterances), transcripts(model, utterances, chunk=CHUNK, rescore=False)
     greedy = error_rates(references, whole["greedy"], "en")
     return {"cer": round(greedy["cer"], 4), "wer": round(greedy["wer"], 4),
             "cer_rescored": round(error_rates(references, whole["rescored"], "en")["cer"], 4),
