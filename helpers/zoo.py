@@ -33,7 +33,8 @@ HUB_ID = re.compile(r"[A-Za-z0-9][\w.-]*/[\w.-]+")
 SKIP_FILES = ["*.msgpack", "*.h5", "*.ot", "*.onnx", "*.tflite", "tf_model*", "flax_model*", "*.mlmodel"]
 # zoo model → the module of its recipe (``Recipe``, ``SMOKE``, ``train``, ``card``)
 RECIPES = {"whisper-mini": "helpers.families.whisper.recipe", "enhancer-mini": "helpers.families.enhancer",
-           "ctc-mini": "helpers.families.ctc", "u2-mini": "helpers.families.u2"}
+           "ctc-mini": "helpers.families.ctc", "u2-mini": "helpers.families.u2",
+           "wav2vec2-mini": "helpers.families.wav2vec2.recipe"}
 # packaged real model → "module:function" that converts it once into a directory (see the module docstring)
 PACKAGED = {"tiny.en": "helpers.families.whisper.packaged:convert_tiny_en"}
 KINDS = ("zoo", "scratch", "packaged", "local", "hub")
