@@ -61,3 +61,34 @@ def plant_whisper(hf_home: Path, repo: str = "openai/whisper-tiny", revision: st
     model.save_pretrained(snapshot)
     save_processor(snapshot, tokenizer)
     return snapshot
+
+
+BASE_960H_VOCAB = ["<pad>", "<s>", "</s>", "<unk>", "|", *"ETAONIHSRDLUMWCFGYPBVK'XJQZ"]  # facebook/wav2vec2-base-960h
+
+
+def plant_wav2vec2(hf_home: Path, repo: str = "facebook/wav2vec2-base") -> Path:
+    """``facebook/wav2vec2-base`` (pretraining checkpoint: ``Wav2Vec2ForPreTraining`` and the feature extractor) or
+    ``facebook/wav2vec2-base-960h`` (``Wav2Vec2ForCTC`` with its processor: the 32-symbol upper-case character
+    vocabulary) with the real config (transformers' Wav2Vec2Config defaults are the BASE model's) and random weights,
+    in the hub cache under ``hf_home``; returns the snapshot."""
+    import json
+
+    import torch
+    from transformers import (Wav2Vec2Config, Wav2Vec2CTCTokenizer, Wav2Vec2FeatureExtractor, Wav2Vec2ForCTC,
+                              Wav2Vec2ForPreTraining, Wav2Vec2Processor)
+
+    snapshot = snapshot_folder(hf_home, repo)
+    extractor = Wav2Vec2FeatureExtractor(feature_size=1, sampling_rate=16_000, padding_value=0.0, do_normalize=True,
+                                         return_attention_mask=False)
+    torch.manual_seed(0)
+    if repo.endswith("-960h"):
+        (snapshot / "vocab.json").write_text(json.dumps({s: i for i, s in enumerate(BASE_960H_VOCAB)}))
+        tokenizer = Wav2Vec2CTCTokenizer(str(snapshot / "vocab.json"), bos_token="<s>", eos_token="</s>",
+                                         unk_token="<unk>", pad_token="<pad>", word_delimiter_token="|",
+                                         do_lower_case=False)
+        Wav2Vec2Processor(feature_extractor=extractor, tokenizer=tokenizer).save_pretrained(snapshot)
+        Wav2Vec2ForCTC(Wav2Vec2Config(architectures=["Wav2Vec2ForCTC"], vocab_size=32)).save_pretrained(snapshot)
+    else:
+        extractor.save_pretrained(snapshot)
+        Wav2Vec2ForPreTraining(Wav2Vec2Config(architectures=["Wav2Vec2ForPreTraining"])).save_pretrained(snapshot)
+    return snapshot
