@@ -35,7 +35,7 @@ class Recipe(RecipeFields):
     seed: int = 0
     n_per_corpus: int = 1000
     n_test: int = 40
-    steps: int = 4000
+    steps: int = 8000
     batch_size: int = 16
     max_seconds: float = 2.5
     learning_rate: float = 1e-3
