@@ -50,5 +50,6 @@ def test_committed_default_run_meets_the_targets():
     cer = records["few_label_cer"]
     for n in (10, 50, 200):  # pretraining beats random weights at every label count
         assert cer[f"mini, {n}"] < cer[f"random weights, {n}"] - 0.15, n
-    assert cer["random weights, 50"] > 0.5  # the control: from scratch stays above 50 % with 50 labels
-    assert records["probe_word_best"]["mini"] > records["probe_word_best"]["random weights"] + 0.2
+    assert cer["mini, 50"] <= 0.15 < 0.5 < cer["random weights, 50"]  # the target with 50 labels, and its control
+    for probe, margin in (("probe_word_best", 0.2), ("probe_speaker_best", 0.1)):  # clearly above random init
+        assert records[probe]["mini"] > records[probe]["random weights"] + margin, probe

@@ -41,7 +41,7 @@ def tri_state(step: int, steps: int) -> float:
     return 1.0 if step < hold else max(0.0, (steps - step) / (steps - hold))
 
 
-def finetune_ctc(pretrained, processor, utterances, steps: int = 150, batch_size: int = 4,
+def finetune_ctc(pretrained, processor, utterances, steps: int = 200, batch_size: int = 4,
                  learning_rate: float = 1e-3, head_learning_rate: float = 3e-2, head_only: float = 0.1,
                  mask_time_prob: float = 0.0,
                  seed: int = 0, device: str = "cpu", desc: str = "fine-tuning"):
