@@ -58,8 +58,8 @@ def finetune_ctc(pretrained, processor, utterances, steps: int = 200, batch_size
     with quiet_transformers():
         model = Wav2Vec2ForCTC.from_pretrained(
             pretrained, vocab_size=len(tokenizer), pad_token_id=tokenizer.pad_token_id, ctc_loss_reduction="mean",
-            ctc_zero_infinity=True, mask_time_prob=mask_time_prob, mask_time_length=10, mask_time_min_masks=0, layerdrop=0.0,
-            ignore_mismatched_sizes=True).to(device)  # a fine-tuned checkpoint's head has its own vocabulary
+            ctc_zero_infinity=True, mask_time_prob=mask_time_prob, mask_time_length=10, mask_time_min_masks=0,
+            layerdrop=0.0, ignore_mismatched_sizes=True).to(device)  # a fine-tuned checkpoint's head has its own vocabulary
     model.freeze_feature_encoder()
     clips = [normalise(u.audio) for u in utterances]
     labels = [torch.tensor(tokenizer(u.text).input_ids) for u in utterances]
