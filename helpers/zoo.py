@@ -34,7 +34,7 @@ SKIP_FILES = ["*.msgpack", "*.h5", "*.ot", "*.onnx", "*.tflite", "tf_model*", "f
 # zoo model → the module of its recipe (``Recipe``, ``SMOKE``, ``train``, ``card``)
 RECIPES = {"whisper-mini": "helpers.families.whisper.recipe", "enhancer-mini": "helpers.families.enhancer",
            "ctc-mini": "helpers.families.ctc", "u2-mini": "helpers.families.u2",
-           "wav2vec2-mini": "helpers.families.wav2vec2.recipe"}
+           "wav2vec2-mini": "helpers.families.wav2vec2.recipe", "sensevoice-mini": "helpers.families.sensevoice.recipe"}
 # packaged real model → "module:function" that converts it once into a directory (see the module docstring)
 PACKAGED = {"tiny.en": "helpers.families.whisper.packaged:convert_tiny_en"}
 KINDS = ("zoo", "scratch", "packaged", "local", "hub")
@@ -156,7 +156,7 @@ def resolve_model(model_id: str, family: str | None = None, scratch: Callable[..
     if kind == "zoo":
         name = _zoo_name(model_id, family)
         directory = ZOO / name
-        if not (directory / "config.json").exists():
+        if not any((directory / config).exists() for config in ("config.json", "config.yaml")):  # yaml: funasr
             raise FileNotFoundError(f"zoo model {name!r} is not released in {directory}; train it with "
                                     f"`python -m helpers zoo train {name}` (make zoo NAME={name})")
         return str(directory)
