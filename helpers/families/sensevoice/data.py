@@ -7,7 +7,8 @@ voices never heard in training). What we can label honestly:
 
 - **style** stands where SenseVoice has emotion: three *prosody classes* (speaking rate, pitch and loudness), not
   emotions — :data:`STYLES`;
-- **event**: a sound mixed into the speech at ``event_db`` (event-to-speech energy ratio, dB) — :data:`EVENTS`;
+- **event**: a sound mixed into the speech at ``event_db`` (event-to-speech energy ratio over the clip, dB; the beeps,
+  hits and bursts are short, so where they sound they are some 5-10 dB louder than that) — :data:`EVENTS`;
 - **ITN**: with ``<|withitn|>`` a digit string is written in numerals ("one two three" → "123", "一二三" → "123"),
   with ``<|woitn|>`` as spoken words; commands have no numbers and read the same either way.
 """
@@ -32,7 +33,7 @@ STYLES = {"NEUTRAL": ((150, 190), (40, 60), 0.5),
           "SLOW_LOW": ((95, 125), (8, 28), 0.2)}
 EVENTS = ("Speech", "Beep", "Drum", "BGM", "Noise")  # "Speech": nothing mixed in, as SenseVoice labels clean speech
 ITN = ("withitn", "woitn")
-EVENT_DB = (-10.0, 0.0)
+EVENT_DB = (-20.0, -10.0)
 NUMERALS = {language: {word: str(i) for i, word in enumerate(words)} for language, words in DIGITS.items()}
 
 

@@ -66,15 +66,22 @@ def quiet():
         logging.disable(previous)
 
 
-def train_tokenizer(texts, path, vocab_size: int = 160) -> None:
+def train_tokenizer(texts, path, vocab_size: int = 300) -> None:
     """A sentencepiece BPE vocabulary over ``texts`` written to ``path`` (``bpe.model``): ids 0, 1, 2 are ``<unk>``
-    (also the CTC blank, as in SenseVoiceSmall), ``<s>``, ``</s>``, then the :data:`TASK_TOKENS`, one piece each."""
+    (also the CTC blank, as in SenseVoiceSmall), ``<s>``, ``</s>``, then the :data:`TASK_TOKENS`, one piece each.
+    Every character the corpus can say is in it, even when ``texts`` (a small sample) miss some."""
     import sentencepiece as spm
+
+    from ...data.corpus import DIGITS, SENTENCE_PARTS
+
+    said = [*DIGITS.values(), *(part for parts in SENTENCE_PARTS.values() for group in parts for part in group)]
+    characters = sorted(set("".join("".join(words) for words in said) + "0123456789") - {" "})
 
     model = io.BytesIO()
     spm.SentencePieceTrainer.train(sentence_iterator=iter(list(texts)), model_writer=model, model_type="bpe",
                                    vocab_size=vocab_size, character_coverage=1.0, user_defined_symbols=TASK_TOKENS,
-                                   hard_vocab_limit=False, num_threads=1, minloglevel=2, split_digits=True)
+                                   hard_vocab_limit=False, num_threads=1, minloglevel=2, split_digits=True,
+                                   required_chars="".join(characters))
     Path(path).write_bytes(model.getvalue())
 
 
@@ -84,19 +91,27 @@ def tokenizer(directory):
     return spm.SentencePieceProcessor(model_file=str(Path(directory) / "bpe.model"))
 
 
+REAL_SMALL = dict(d_model=512, heads=4, ffn=2048, blocks=50, tp_blocks=20)  # iic/SenseVoiceSmall's config.yaml
+REAL_VOCABULARY = 25_055
+
+
+def instantiate(config: dict, vocab_size: int):
+    """funasr's ``SenseVoiceSmall`` from the sections of a ``config.yaml`` (random weights)."""
+    with quiet():
+        from funasr.models.sense_voice.model import SenseVoiceSmall
+
+    return SenseVoiceSmall(**{k: config[k] for k in ("encoder", "encoder_conf", "specaug", "specaug_conf")},
+                           **config["model_conf"], input_size=80 * FRONTEND["lfr_m"], vocab_size=vocab_size)
+
+
 def build(directory):
     """funasr's ``SenseVoiceSmall`` built from ``directory``'s ``config.yaml`` and ``bpe.model`` (random weights),
     with its task-token ids set from this vocabulary."""
     import yaml
 
-    with quiet():
-        from funasr.models.sense_voice.model import SenseVoiceSmall
-
     config = yaml.safe_load((Path(directory) / "config.yaml").read_text())
     sp = tokenizer(directory)
-    model = SenseVoiceSmall(**{k: config[k] for k in ("encoder", "encoder_conf", "specaug", "specaug_conf")},
-                            **config["model_conf"], input_size=80 * FRONTEND["lfr_m"], vocab_size=sp.get_piece_size())
-    return set_task_ids(model, sp)
+    return set_task_ids(instantiate(config, sp.get_piece_size()), sp)
 
 
 def set_task_ids(model, sp):
@@ -108,7 +123,7 @@ def set_task_ids(model, sp):
     return model
 
 
-def write_folder(directory, config: dict, texts, clips, vocab_size: int = 160) -> None:
+def write_folder(directory, config: dict, texts, clips, vocab_size: int = 300) -> None:
     """A new model folder: ``config.yaml``, ``bpe.model`` trained on ``texts`` and ``am.mvn`` measured on the
     features of ``clips`` (no weights yet: :func:`save_weights`)."""
     import yaml
