@@ -6,8 +6,8 @@ Grouped by layer; each floor imports only the ones below it:
                 cache, records, training, and the zoo recipes' accelerate engine
 - ``data``      eSpeak NG speech, synthesised sounds, the speech corpus, text (tokenizers, error rates)
 - ``signal``    features (STFT, mel, MFCC from scratch) and enhancement (scenes, metrics, classical filters, NLMS)
-- ``families``  one module per model family (``ctc``, ``u2``, ``whisper``, ``enhancer``): builder, recipe and evaluation
-                side by side
+- ``families``  one module per model family (``ctc``, ``u2``, ``whisper``, ``enhancer``, ``wav2vec2``, ``sensevoice``):
+                builder, recipe and evaluation side by side
 - ``zoo``       ``model_id`` → zoo miniature, scratch miniature, local directory or hub checkpoint
 - ``notebook``  the papermill runner (profiles, refresh) and display (players, figures)
 

@@ -92,3 +92,51 @@ def plant_wav2vec2(hf_home: Path, repo: str = "facebook/wav2vec2-base") -> Path:
         extractor.save_pretrained(snapshot)
         Wav2Vec2ForPreTraining(Wav2Vec2Config(architectures=["Wav2Vec2ForPreTraining"])).save_pretrained(snapshot)
     return snapshot
+
+
+SENSEVOICE_TOKENS = [  # the task tokens of FunAudioLLM/SenseVoiceSmall's vocabulary (funasr's postprocess_utils)
+    "<|zh|>", "<|en|>", "<|yue|>", "<|ja|>", "<|ko|>", "<|nospeech|>", "<|HAPPY|>", "<|SAD|>", "<|ANGRY|>",
+    "<|NEUTRAL|>", "<|FEARFUL|>", "<|DISGUSTED|>", "<|SURPRISED|>", "<|EMO_UNKNOWN|>", "<|Speech|>", "<|BGM|>",
+    "<|Applause|>", "<|Laughter|>", "<|Cry|>", "<|Sneeze|>", "<|Breath|>", "<|Cough|>", "<|Event_UNK|>",
+    "<|withitn|>", "<|woitn|>"]
+
+
+def plant_sensevoice(hf_home: Path, repo: str = "FunAudioLLM/SenseVoiceSmall") -> Path:
+    """``FunAudioLLM/SenseVoiceSmall`` as the hub holds it — ``configuration.json`` naming its files, ``config.yaml``
+    with the real sections and encoder width (512, 4 heads, FFN 2048), ``model.pt``, ``am.mvn`` and the sentencepiece
+    model under its real name — with random weights, 2 + 1 SAN-M blocks instead of 50 + 20 (a 1-GB file otherwise)
+    and a small BPE vocabulary with the real task tokens (the real one has 25 055 pieces), in the hub cache under
+    ``hf_home``; returns the snapshot."""
+    import io
+    import json
+
+    import numpy as np
+    import sentencepiece as spm
+    import torch
+    import yaml
+
+    from helpers.data.corpus import DIGITS, SENTENCE_PARTS
+    from helpers.families.sensevoice import frontend
+    from helpers.families.sensevoice import model as sv
+
+    snapshot = snapshot_folder(hf_home, repo)
+    config = sv.mini_config(**{**sv.REAL_SMALL, "blocks": 2, "tp_blocks": 1})
+    del config["frontend_conf"]["dither"]  # the real config leaves it out: funasr's default, 1.0, dithers
+    (snapshot / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
+    (snapshot / "configuration.json").write_text(json.dumps({
+        "framework": "pytorch", "task": "auto-speech-recognition", "model": {"type": "funasr"},
+        "file_path_metas": {"init_param": "model.pt", "config": "config.yaml",
+                            "tokenizer_conf": {"bpemodel": "chn_jpn_yue_eng_ko_spectok.bpe.model"},
+                            "frontend_conf": {"cmvn_file": "am.mvn"}}}))
+    texts = [" ".join(words) for words in DIGITS.values()] + [f"{v} {o}" for verbs, objects in SENTENCE_PARTS.values()
+                                                              for v in verbs for o in objects]
+    bpe = io.BytesIO()
+    spm.SentencePieceTrainer.train(sentence_iterator=iter(texts), model_writer=bpe, model_type="bpe", vocab_size=200,
+                                   character_coverage=1.0, user_defined_symbols=SENSEVOICE_TOKENS,
+                                   hard_vocab_limit=False, num_threads=1, minloglevel=2)
+    (snapshot / "chn_jpn_yue_eng_ko_spectok.bpe.model").write_bytes(bpe.getvalue())
+    frontend.write_am_mvn(snapshot / "am.mvn", np.zeros(560, np.float32) + 10, np.full(560, 4.0, np.float32))
+    vocabulary = spm.SentencePieceProcessor(model_file=str(snapshot / "chn_jpn_yue_eng_ko_spectok.bpe.model"))
+    torch.manual_seed(0)
+    sv.save_weights(sv.instantiate(config, vocabulary.get_piece_size()), snapshot)
+    return snapshot
