@@ -17,13 +17,20 @@ test_smoke_run_meets_golden_records, test_same_seed_gives_identical_records = st
 
 @pytest.mark.notebook
 @pytest.mark.parametrize("params", [
-    {"event_levels": [-40.0, 10.0]}, {"train_steps": 6, "train_per_corpus": 4}, {"model_id": "scratch"},
+    {"event_levels": [-40.0, 10.0]}, {"languages": ["zh"]}, {"itn_query": "withitn"}, {"itn_query": "woitn"},
+    {"train_steps": 6, "train_per_corpus": 4}, {"model_id": "scratch"},
 ], ids=lambda p: ",".join(f"{k}={v}" for k, v in p.items()))
 def test_sweep(params, tmp_path):
     records = run_smoke(STEM, tmp_path, **params).records
     golden.check(records, golden.load(STEM, "every_run"), require_all=False)
+    metrics = records["metrics"]
     if "event_levels" in params:
         assert sorted(records["event_sweep_f1"]) == sorted(str(level) for level in params["event_levels"])
+    if "languages" in params:  # Mandarin clips only: no English score, the language query told "zh"
+        assert "english_wer" not in metrics and "mandarin_cer" in metrics
+        assert sorted(records["language_told_vs_auto"]) == ["auto", "zh"]
+    if "itn_query" in params:  # numerals are scored only when some clip asks for them
+        assert ("itn_accuracy" in metrics) == (params["itn_query"] == "withitn")
     if params.get("model_id") == "scratch":  # random weights read nothing: the labels are wrong, the words too
         assert records["model_kind"] == "scratch" and records["metrics"]["english_wer"] > 0.9
         assert records["metrics"]["language_accuracy"] < 0.9

@@ -133,10 +133,12 @@ def mix_event(speech: np.ndarray, event: str, event_db: float, rng: np.random.Ge
 
 
 def rich_utterances(split: str, n_per_corpus: int, seed: int = 0, event_db: tuple[float, float] = EVENT_DB,
-                    languages=LANGUAGES, styles=tuple(STYLES), events=EVENTS) -> list[RichUtterance]:
+                    languages=LANGUAGES, styles=tuple(STYLES), events=EVENTS, itn: bool | None = None
+                    ) -> list[RichUtterance]:
     """``n_per_corpus`` utterances of ``split`` for every (language, task, style): speech from the cached corpus of
     that style's prosody (:data:`STYLES`), then an event drawn from ``events`` mixed in at a level drawn from
-    ``event_db`` (a pair: low, high), and the ITN switch drawn at even odds. A pure function of its arguments."""
+    ``event_db`` (a pair: low, high), and the ITN switch drawn at even odds (or ``itn`` for all: True, False). A pure
+    function of its arguments; the speech, events and levels do not depend on ``itn``."""
     if split not in ("train", "test"):
         raise ValueError(f"unknown split {split!r}; use 'train' or 'test'")
     check_whole(n_per_corpus, "n_per_corpus")
@@ -160,9 +162,9 @@ def rich_utterances(split: str, n_per_corpus: int, seed: int = 0, event_db: tupl
                                                  list(STYLES).index(style), split == "test", i])
                     event = events[int(rng.integers(len(events)))]
                     level = float(rng.uniform(low, high))
-                    itn = bool(rng.random() < 0.5)
+                    written = bool(rng.random() < 0.5) if itn is None else itn
                     audio = mix_event(utt.audio * gain, event, level, rng)
-                    text = inverse_normalise(utt.text, language) if itn else utt.text
+                    text = inverse_normalise(utt.text, language) if written else utt.text
                     out.append(RichUtterance(f"{language}-{task}-{style}-{utt.id}", language, task, style, event,
-                                             round(level, 2), itn, utt.text, text, utt.speaker, audio))
+                                             round(level, 2), written, utt.text, text, utt.speaker, audio))
     return out

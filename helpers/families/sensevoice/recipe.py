@@ -36,7 +36,7 @@ class Recipe(RecipeFields):
     d_model: int = 128
     blocks: int = 6
     tp_blocks: int = 2
-    steps: int = 3000
+    steps: int = 4000
     batch_size: int = 32
     learning_rate: float = 2e-3
     warmup: float = 0.05

@@ -23,6 +23,8 @@ REAL_SIZES = {  # the published architectures (Radford et al. 2022, table 1): wi
     "tiny": dict(d_model=384, layers=4, heads=6),
     "base": dict(d_model=512, layers=6, heads=8),
     "small": dict(d_model=768, layers=12, heads=12),
+    "medium": dict(d_model=1024, layers=24, heads=16),
+    "large": dict(d_model=1280, layers=32, heads=20),
 }
 
 
