@@ -68,9 +68,9 @@ class RichSpeech(torch.utils.data.Dataset):
 
 def target_ids(sp, rich: str) -> list[int]:
     """The training target of a rich transcription: the four task tokens' ids, then the transcript's pieces."""
-    fields = parse_rich(rich)
-    tokens = rich[:len(rich) - len(fields["text"])]
-    ids = [sp.piece_to_id(t) for t in tokens.replace("|><|", "|>\n<|").split("\n")] + sp.encode(fields["text"])
+    text = parse_rich(rich)["text"]
+    tokens = re.findall(r"<\|[^|]+\|>", rich[:len(rich) - len(text)])
+    ids = [sp.piece_to_id(t) for t in tokens] + sp.encode(text)
     if sp.unk_id() in ids:  # <unk> is also the CTC blank: a target must never contain it
         raise ValueError(f"{rich!r} has characters outside the vocabulary; retrain it with these texts")
     return ids
