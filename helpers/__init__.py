@@ -6,7 +6,8 @@ Grouped by layer; each floor imports only the ones below it:
                 cache, records, training, and the zoo recipes' accelerate engine
 - ``data``      eSpeak NG speech, synthesised sounds, the speech corpus, text (tokenizers, error rates)
 - ``signal``    features (STFT, mel, MFCC from scratch) and enhancement (scenes, metrics, classical filters, NLMS)
-- ``families``  one module per model family (``ctc``, ``u2``, ``whisper``, ``enhancer``, ``wav2vec2``, ``sensevoice``):
+- ``families``  one module per model family (``ctc``, ``u2``, ``whisper``, ``enhancer``, ``wav2vec2``, ``sensevoice``,
+                ``audioldm``):
                 builder, recipe and evaluation side by side
 - ``zoo``       ``model_id`` → zoo miniature, scratch miniature, local directory or hub checkpoint
 - ``notebook``  the papermill runner (profiles, refresh) and display (players, figures)
@@ -21,6 +22,7 @@ from .core.cache import build_once, cache_dir
 from .core.records import read_records, record
 from .core.runtime import Timer, cpu_threads, pick_device, progress, seed_everything, versions
 from .data.corpus import Corpus, CorpusSpec, SpeechDataset, Utterance, collate, make_corpus
+from .data.sounds import Clip, SoundSpec, Sounds, make_sounds
 from .data.speech import ESPEAK_SR, list_variants, list_voices, speak, speak_mandarin, to_pinyin
 from .data.synth import add_noise, arpeggio, chirp, chord, drum, noise, si_sdr_db, snr_db, tone
 from .data.text import CharTokenizer, confusions, error_rates
