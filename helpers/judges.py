@@ -330,7 +330,7 @@ def vocoder_mel(audio, sample_rate: int = SAMPLE_RATE):
 
 
 @lru_cache(maxsize=1)
-def _hifigan():
+def hifigan():
     """The TorchScript HiFi-GAN, loaded directly: the package's own ``vocoder.py`` moves it to CUDA. torch 2.13
     deprecates ``torch.jit.load`` in favour of ``torch.export``, but the package ships only TorchScript: that one
     warning is silenced here."""
@@ -353,7 +353,7 @@ def vocode(log_mel, method: str = "hifigan", n_iter: int = 32) -> np.ndarray:
         raise ValueError(f"expected a log-mel of shape (80, frames), got {log_mel.shape}")
     if method == "hifigan":
         with torch.no_grad():
-            return _hifigan()(torch.from_numpy(log_mel)[None]).reshape(-1).numpy()
+            return hifigan()(torch.from_numpy(log_mel)[None]).reshape(-1).numpy()
     if method == "griffin-lim":
         import librosa
 

