@@ -185,7 +185,8 @@ def render(kind: str, value: str, loudness: str = "normal", echo: bool = False, 
 @dataclass(frozen=True)
 class SoundSpec:
     """Everything that determines a sound corpus; its hash names the cache entry. ``kinds`` restricts the kinds
-    of sound (default: all eight)."""
+    of sound (default: all eight). ``hold_out``: the training split never draws the held-out combinations (a
+    generator's corpus); False lets it draw every combination (the corpus of the classifier that judges one)."""
 
     n_train: int = 1200
     n_test: int = 240
@@ -193,6 +194,7 @@ class SoundSpec:
     sample_rate: int = SAMPLE_RATE
     seed: int = 0
     kinds: tuple[str, ...] = tuple(KINDS)
+    hold_out: bool = True
 
     def resolved(self) -> "SoundSpec":
         kinds = tuple(self.kinds)
@@ -232,7 +234,8 @@ class Clip:
 def _clip(spec: SoundSpec, split: str, index: int) -> Clip:
     """Clip ``index`` of ``split``: a pure function of (spec, split, index)."""
     rng = np.random.default_rng([spec.seed, 0 if split == "train" else 1, index])
-    pool = [c for c in combinations(held_out=False if split == "train" else None) if c[0] in spec.kinds]
+    pool = [c for c in combinations(held_out=False if split == "train" and spec.hold_out else None)
+            if c[0] in spec.kinds]
     kind, value, loudness, echo = pool[int(rng.integers(len(pool)))]
     audio = render(kind, value, loudness, echo, spec.seconds, spec.sample_rate, seed=int(rng.integers(2**31)))
     return Clip(f"{split}-{index:05d}", caption(kind, value, loudness, echo), kind, value, loudness, echo,
