@@ -189,14 +189,14 @@ def write_card(directory: Path, name: str, module, recipe, info: dict, measured:
     import yaml
 
     card = module.CARD
-    held_out = measured["held_out"]
+    held_out, unseen = measured["held_out"], card.get("held_out", "held-out speakers")
     front = {
         "language": card["language"], "license": "apache-2.0",
         "library_name": card.get("library_name", "transformers"),
         "pipeline_tag": card["pipeline_tag"], "tags": card["tags"] + (["smoke-test"] if smoke else []),
         "model-index": [{"name": name, "results": [{
             "task": {"type": card["pipeline_tag"]},
-            "dataset": {"name": card["dataset"], "type": "synthetic", "split": "test (held-out speakers)"},
+            "dataset": {"name": card["dataset"], "type": "synthetic", "split": f"test ({unseen})"},
             "metrics": [{"type": key, "name": card["metric_names"][key], "value": value}
                         for key, value in held_out.items()]}]}],
         "training": {"recipe_command": info["command"], "recipe": dataclasses.asdict(recipe),
@@ -210,7 +210,7 @@ def write_card(directory: Path, name: str, module, recipe, info: dict, measured:
         met = "" if sign is None else ("yes" if (value <= target if sign == "≤" else value >= target) else "**no**")
         rows.append(f"| {card['metric_names'][key]} | {value:.4g} | {'' if sign is None else f'{sign} {target:g}'} "
                     f"| {met} |")
-    body = (f"# {name}\n\n{card['description']}\n\n## Results on held-out speakers\n\n"
+    body = (f"# {name}\n\n{card['description']}\n\n## Results on {unseen}\n\n"
             "| metric | measured | target | met |\n|---|---|---|---|\n" + "\n".join(rows) + "\n\n"
             f"## Training\n\n`{info['command']}` ("
             + " + ".join(f"{n} {stage}" for stage, n in info["steps"].items()) + f" steps, {info['seconds']} s on "

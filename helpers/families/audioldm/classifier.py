@@ -210,6 +210,7 @@ CARD = {
     "pipeline_tag": "audio-classification",
     "tags": ["audio-classification", "sound-events", "judge", "miniature", "synthetic-audio"],
     "dataset": "synthetic captioned sounds (helpers.data.sounds), every combination of the caption grammar",
+    "held_out": "new renderings of every caption",
     "metric_names": {"kind": "kind of sound accuracy (8 kinds)",
                      "sound": "kind and attribute accuracy (19 classes, e.g. 'beep · high')",
                      "loudness": "loudness accuracy (quiet / normal / loud)", "echo": "dry or with echo accuracy"},
