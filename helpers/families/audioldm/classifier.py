@@ -33,6 +33,16 @@ def log_mels(audio) -> torch.Tensor:
     return torch.from_numpy(np.stack([judges.vocoder_mel(a).T for a in audio]))[:, None]
 
 
+def conv_blocks(channels: tuple[int, ...]) -> nn.Sequential:
+    """3×3 convolution, batch norm, ReLU and 2×2 max pooling, once per width in ``channels``, from one input
+    channel (the log-mel): the front of the classifier and of CLAP-mini's audio tower."""
+    layers, previous = [], 1
+    for width in channels:
+        layers += [nn.Conv2d(previous, width, 3, padding=1), nn.BatchNorm2d(width), nn.ReLU(), nn.MaxPool2d(2)]
+        previous = width
+    return nn.Sequential(*layers)
+
+
 class SoundClassifier(nn.Module, PyTorchModelHubMixin):
     """Log-mel ``(batch, 1, frames, 80)`` → logits of each head in :data:`HEADS`: ``blocks`` of 3×3 convolution,
     batch norm, ReLU and 2×2 pooling with ``channels`` channels, then mean and max over the time–frequency plane
@@ -40,12 +50,8 @@ class SoundClassifier(nn.Module, PyTorchModelHubMixin):
 
     def __init__(self, channels: tuple[int, ...] = (16, 32, 64), embedding: int = 64):
         super().__init__()
-        layers, previous = [], 1
-        for width in channels:
-            layers += [nn.Conv2d(previous, width, 3, padding=1), nn.BatchNorm2d(width), nn.ReLU(), nn.MaxPool2d(2)]
-            previous = width
-        self.convs = nn.Sequential(*layers)
-        self.project = nn.Linear(2 * previous, embedding)
+        self.convs = conv_blocks(channels)
+        self.project = nn.Linear(2 * channels[-1], embedding)
         self.heads = nn.ModuleDict({name: nn.Linear(embedding, len(classes)) for name, classes in HEADS.items()})
 
     def embed(self, mel: torch.Tensor) -> torch.Tensor:

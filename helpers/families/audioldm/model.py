@@ -124,7 +124,8 @@ def components(tokenizer, text_width: int = 64, text_layers: int = 2, text_heads
 
 
 def build(tokenizer, seed: int = 0, **sizes):
-    """A miniature ``AudioLDMPipeline`` with random weights (seeded); ``sizes`` override :data:`MINI`."""
+    """A miniature ``AudioLDMPipeline`` with random weights (seeded); ``sizes`` override :data:`MINI`. Its networks
+    are in eval mode, as ``from_pretrained`` leaves them (no dropout): a recipe switches on what it trains."""
     import torch
     from diffusers import AudioLDMPipeline
 
@@ -133,7 +134,12 @@ def build(tokenizer, seed: int = 0, **sizes):
         raise ValueError(f"unknown size {unknown}; the sizes are {', '.join(MINI)}")
     torch.manual_seed(seed)
     with quiet():
-        return AudioLDMPipeline(**components(tokenizer, **{**MINI, **sizes}))
+        parts = components(tokenizer, **{**MINI, **sizes})
+    for part in parts.values():
+        if isinstance(part, torch.nn.Module):
+            part.eval()
+    with quiet():
+        return AudioLDMPipeline(**parts)
 
 
 def load(folder, **replacements):
