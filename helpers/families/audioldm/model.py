@@ -13,9 +13,9 @@ diffusers 0.33 and logs a warning each time one is built; loading and saving dra
 """
 from __future__ import annotations
 
-import contextlib
 from pathlib import Path
 
+from ...core.quiet import quiet_hub
 from ...judges import VOCODER_MEL
 
 SCHEDULER = dict(num_train_timesteps=1000, beta_start=0.0015, beta_end=0.0195, beta_schedule="scaled_linear",
@@ -44,26 +44,11 @@ REAL_S = {  # the published component configs of cvssp/audioldm-s-full-v2 (the p
 }
 
 
-@contextlib.contextmanager
 def quiet():
     """Silences diffusers 0.42.1 and transformers while inside: the deprecation warning every ``AudioLDMPipeline``
     logs when built (it still works: it is the pipeline of the AudioLDM checkpoints), and the progress bars of
     loading and saving."""
-    from diffusers.utils import logging as diffusers_logging
-    from transformers.utils import logging as transformers_logging
-
-    libraries = (diffusers_logging, transformers_logging)
-    before = [(library.get_verbosity(), library.is_progress_bar_enabled()) for library in libraries]
-    for library in libraries:
-        library.set_verbosity_error()
-        library.disable_progress_bar()
-    try:
-        yield
-    finally:
-        for library, (verbosity, bars) in zip(libraries, before):
-            library.set_verbosity(verbosity)
-            if bars:
-                library.enable_progress_bar()
+    return quiet_hub("diffusers")
 
 
 def train_tokenizer(captions, folder, vocab_size: int = 512):
