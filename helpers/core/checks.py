@@ -70,3 +70,17 @@ def check_like(value, default, name: str) -> None:
             if not any(type(item) is kind or (kind is float and type(item) is int) for kind in kinds):
                 raise ValueError(f"{name}={value!r}: item {item!r} must be {_kind(default[0])} like those of its "
                                  f"default {default!r}")
+
+
+def resolved_spec(cls, spec, fields: dict):
+    """``spec`` (an instance of the frozen dataclass ``cls``) or ``cls(**fields)``, ``.resolved()``; a ValueError
+    for both at once or for an unknown field, naming the fields. Used by the corpora (``make_corpus``,
+    ``make_sounds``)."""
+    import dataclasses
+
+    if spec is not None and fields:
+        raise ValueError(f"pass either a {cls.__name__} or keyword fields, not both")
+    try:
+        return (spec or cls(**fields)).resolved()
+    except TypeError as err:
+        raise ValueError(f"{err}; the fields are {[f.name for f in dataclasses.fields(cls)]}") from None

@@ -24,7 +24,7 @@ import numpy as np
 
 from ..core.audio import check_sample_rate, resample
 from ..core.cache import build_once, cache_dir
-from ..core.checks import check_whole
+from ..core.checks import check_whole, resolved_spec
 from ..core.runtime import progress
 from .speech import ESPEAK_SR, MANDARIN_VOICE, Word, check_voice, speak_words, to_pinyin
 from .synth import add_noise
@@ -267,12 +267,7 @@ def collate(batch) -> dict:
 
 def make_corpus(spec: CorpusSpec | None = None, **fields) -> Corpus:
     """Generates (or loads from the cache) the corpus of ``spec``, or of ``CorpusSpec(**fields)``."""
-    if spec is not None and fields:
-        raise ValueError("pass either a CorpusSpec or keyword fields, not both")
-    try:
-        spec = (spec or CorpusSpec(**fields)).resolved()
-    except TypeError as err:
-        raise ValueError(f"{err}; the fields are {[f.name for f in dataclasses.fields(CorpusSpec)]}") from None
+    spec = resolved_spec(CorpusSpec, spec, fields)
     path = build_once(cache_dir("corpora", f"{spec.language}-{spec.task}-{spec.digest()}"),
                       lambda directory: _write(spec, directory))
     rows = [json.loads(line) for line in (path / "manifest.jsonl").read_text().splitlines()]

@@ -31,7 +31,7 @@ import numpy as np
 
 from ..core.audio import check_sample_rate, resample
 from ..core.cache import build_once, cache_dir
-from ..core.checks import check_number, check_whole
+from ..core.checks import check_number, check_whole, resolved_spec
 from ..core.runtime import progress
 from .corpus import DIGITS, WORDS
 from .speech import ESPEAK_SR, speak
@@ -270,12 +270,7 @@ class Sounds:
 
 def make_sounds(spec: SoundSpec | None = None, **fields) -> Sounds:
     """Renders (or loads from the cache) the sound corpus of ``spec``, or of ``SoundSpec(**fields)``."""
-    if spec is not None and fields:
-        raise ValueError("pass either a SoundSpec or keyword fields, not both")
-    try:
-        spec = (spec or SoundSpec(**fields)).resolved()
-    except TypeError as err:
-        raise ValueError(f"{err}; the fields are {[f.name for f in dataclasses.fields(SoundSpec)]}") from None
+    spec = resolved_spec(SoundSpec, spec, fields)
     path = build_once(cache_dir("sounds", spec.digest()), lambda directory: _write(spec, directory))
     rows = [json.loads(line) for line in (path / "manifest.jsonl").read_text().splitlines()]
     with np.load(path / "audio.npz") as audio:
