@@ -40,7 +40,7 @@ def finetune_ctc(pretrained, processor, utterances, steps: int = 200, batch_size
 
     tokenizer = processor.tokenizer
     torch.manual_seed(seed)
-    with quiet_hub():  # the CTC head of a pretraining checkpoint is initialised afresh: expected, and said
+    with quiet_hub():  # a pretraining checkpoint's CTC head starts afresh: expected, and said
         model = Wav2Vec2ForCTC.from_pretrained(
             pretrained, vocab_size=len(tokenizer), pad_token_id=tokenizer.pad_token_id, ctc_loss_reduction="mean",
             ctc_zero_infinity=True, mask_time_prob=mask_time_prob, mask_time_length=10, mask_time_min_masks=0,
