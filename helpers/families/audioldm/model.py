@@ -21,7 +21,8 @@ from ...judges import VOCODER_MEL
 SCHEDULER = dict(num_train_timesteps=1000, beta_start=0.0015, beta_end=0.0195, beta_schedule="scaled_linear",
                  clip_sample=False, set_alpha_to_one=False, steps_offset=1)  # cvssp/audioldm-s-full-v2's
 MAX_CAPTION_TOKENS = 16
-MINI = dict(text_width=64, text_layers=2, text_heads=4, embedding=32, vae_channels=(32, 64, 64), latent_channels=8,
+CLIP_FRAMES = 128  # 1.28 s of mel frames: the clips of helpers.data.sounds
+MINI = dict(text_width=64, text_layers=2, text_heads=4, embedding=32, vae_channels=(16, 32, 64), latent_channels=8,
             unet_channels=(48, 96), vocoder_channels=64)
 REAL_S = {  # the published component configs of cvssp/audioldm-s-full-v2 (the paper's AudioLDM-S: 181 M in its LDM)
     "text_encoder": dict(vocab_size=50265, hidden_size=768, num_hidden_layers=12, num_attention_heads=12,
@@ -73,7 +74,7 @@ def train_tokenizer(captions, folder, vocab_size: int = 512):
 
 
 def components(tokenizer, text_width: int = 64, text_layers: int = 2, text_heads: int = 4, embedding: int = 32,
-               vae_channels=(32, 64, 64), latent_channels: int = 8, unet_channels=(48, 96),
+               vae_channels=(16, 32, 64), latent_channels: int = 8, unet_channels=(48, 96),
                vocoder_channels: int = 64) -> dict:
     """The six components of a miniature ``AudioLDMPipeline`` with random weights, laid out like AudioLDM-S's: the
     VAE halves the mel's time and frequency at each block after the first (80 bands × 128 frames → 8 latent
@@ -92,9 +93,9 @@ def components(tokenizer, text_width: int = 64, text_layers: int = 2, text_heads
     vae = AutoencoderKL(in_channels=1, out_channels=1, latent_channels=latent_channels,
                         block_out_channels=vae_channels, down_block_types=("DownEncoderBlock2D",) * n_vae,
                         up_block_types=("UpDecoderBlock2D",) * n_vae, layers_per_block=1, norm_num_groups=16,
-                        sample_size=128)
+                        sample_size=CLIP_FRAMES)
     unet = UNet2DConditionModel(
-        sample_size=128 // 2 ** (n_vae - 1), in_channels=latent_channels, out_channels=latent_channels,
+        sample_size=CLIP_FRAMES // 2 ** (n_vae - 1), in_channels=latent_channels, out_channels=latent_channels,
         block_out_channels=unet_channels, down_block_types=("DownBlock2D",) + ("CrossAttnDownBlock2D",) * (n_unet - 1),
         up_block_types=("CrossAttnUpBlock2D",) * (n_unet - 1) + ("UpBlock2D",), layers_per_block=1,
         attention_head_dim=8, cross_attention_dim=unet_channels, norm_num_groups=16,

@@ -1,0 +1,255 @@
+"""audioldm-mini's recipe (in preparation: it joins the zoo's recipes with its first release): the miniature
+``AudioLDMPipeline`` of :mod:`.model` trained in three stages through the zoo's engine, as AudioLDM is trained —
+
+1. ``vae``: the KL autoencoder learns to compress the log-mel 4 × 4 into 8 latent channels (L1 reconstruction plus a
+   small KL term);
+2. ``clap``: CLAP-mini's audio tower and the pipeline's text tower learn a shared space (symmetric InfoNCE over
+   batches of distinct captions);
+3. ``unet``: the UNet learns to predict the noise added to the VAE's latents (:mod:`.diffusion`: the forward process
+   and the ε loss written out), conditioned on the CLAP embedding — of the caption (``condition="text"``) or, as
+   AudioLDM does, of the audio itself (``"audio"``: no caption needed to train) — and, a fraction
+   ``unconditional`` of the time, on the empty caption's, which classifier-free guidance needs.
+
+The vocoder is handed in: the zoo's hifigan-mini (:mod:`helpers.families.vocoder`), or for a user the real
+packaged HiFi-GAN (:func:`.model.packaged_vocoder`, which the zoo cannot ship: 55 MB).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+
+from ...core.engine import RecipeFields
+from ...data.sounds import make_sounds
+from . import clap, diffusion
+from . import model as M
+from .classifier import log_mels
+
+CONDITIONS = ("text", "audio")
+
+
+@dataclass(frozen=True)
+class Recipe(RecipeFields):
+    """An audioldm-mini run: ``n_train`` captioned clips of the generator's corpus (the held-out combinations never
+    among them), ``vae_steps`` + ``clap_steps`` + ``unet_steps`` AdamW steps on batches of ``vae_batch``,
+    ``clap_batch``, ``unet_batch`` at ``learning_rate`` (warm-up ``warmup`` of each stage, cosine decay), KL weight
+    ``kl_weight``, the UNet conditioned as ``condition`` says and unconditioned ``unconditional`` of the time."""
+
+    seed: int = 0
+    n_train: int = 1600
+    n_test: int = 240
+    vae_steps: int = 1500
+    clap_steps: int = 800
+    unet_steps: int = 4000
+    vae_batch: int = 16
+    clap_batch: int = 32
+    unet_batch: int = 32
+    learning_rate: float = 1e-3
+    warmup: float = 0.05
+    kl_weight: float = 1e-6
+    condition: str = "text"
+    unconditional: float = 0.1
+    unet_channels: tuple[int, ...] = (48, 96)
+
+
+SMOKE = dict(n_train=24, n_test=8, vae_steps=2, clap_steps=2, unet_steps=2, vae_batch=4, clap_batch=4, unet_batch=4,
+             unet_channels=(16, 32))
+
+
+def corpus(recipe: Recipe):
+    return make_sounds(n_train=recipe.n_train, n_test=recipe.n_test, seed=recipe.seed)
+
+
+class Captioned(torch.utils.data.Dataset):
+    """Item ``i``: the log-mel and caption tokens of a training clip, and whether the UNet stage drops its caption.
+    Items of one batch (``batch_size`` in a row) have distinct captions — InfoNCE counts every other item of a batch
+    as a mismatch — drawn from (seed, batch): a pure function of ``i``, as the zoo's engine requires."""
+
+    def __init__(self, mels, tokens, captions: list[str], size: int, batch_size: int, seed: int,
+                 unconditional: float = 0.0):
+        self.mels, self.tokens, self.captions = mels, tokens, captions
+        self.size, self.batch_size, self.seed, self.unconditional = size, batch_size, seed, unconditional
+
+    def __len__(self) -> int:
+        return self.size
+
+    def __getitem__(self, i: int) -> dict:
+        rng = np.random.default_rng([self.seed, i // self.batch_size])
+        k = int(clap.distinct_caption_batch(self.captions, self.batch_size, rng)[i % self.batch_size])
+        drop = np.random.default_rng([self.seed, i, 1]).random() < self.unconditional
+        return {"mel": self.mels[k], "input_ids": self.tokens.input_ids[k],
+                "attention_mask": self.tokens.attention_mask[k], "drop": torch.tensor(bool(drop))}
+
+
+class Objective(nn.Module):
+    """The three stages' losses on one module, as the zoo's engine wants it: ``forward(**batch, stage=name)``."""
+
+    def __init__(self, pipeline, audio_tower: clap.AudioTower, recipe: Recipe):
+        super().__init__()
+        self.vae, self.text_encoder, self.unet, self.audio_tower = (pipeline.vae, pipeline.text_encoder,
+                                                                    pipeline.unet, audio_tower)
+        self.kl_weight, self.condition = recipe.kl_weight, recipe.condition
+        self.register_buffer("alpha_bar", diffusion.alphas_cumprod(diffusion.betas(**diffusion.AUDIOLDM_SCHEDULE)))
+        self.register_buffer("latent_scale", torch.tensor(0.0))  # 1 / the latents' std, measured at the UNet stage
+        empty = pipeline.tokenizer([""], padding="max_length", max_length=pipeline.tokenizer.model_max_length,
+                                   return_tensors="pt")
+        self.register_buffer("empty_ids", empty.input_ids, persistent=False)
+        self.register_buffer("empty_mask", empty.attention_mask, persistent=False)
+
+    def text_embeds(self, input_ids, attention_mask):
+        return self.text_encoder(input_ids, attention_mask=attention_mask).text_embeds
+
+    def forward(self, mel, input_ids, attention_mask, drop, stage=None):
+        if stage == "vae":
+            posterior = self.vae.encode(mel).latent_dist
+            reconstruction = (self.vae.decode(posterior.sample()).sample - mel).abs().mean()
+            kl = posterior.kl().mean()
+            return reconstruction + self.kl_weight * kl, {"mel_l1": reconstruction.detach(), "kl": kl.detach()}
+        if stage == "clap":
+            loss = clap.info_nce(self.audio_tower(mel), self.text_embeds(input_ids, attention_mask),
+                                 self.audio_tower.logit_scale)
+            return loss, {"info_nce": loss.detach(), "temperature": 1 / self.audio_tower.logit_scale.detach().exp()}
+        return self.denoising(mel, input_ids, attention_mask, drop)
+
+    def denoising(self, mel, input_ids, attention_mask, drop):
+        frozen = (self.vae, self.text_encoder, self.audio_tower)
+        modes = [part.training for part in frozen]
+        for part in frozen:
+            part.eval()
+        with torch.no_grad():
+            latents = self.vae.encode(mel).latent_dist.sample()
+            if self.latent_scale == 0:
+                self.latent_scale.fill_(1 / latents.std())
+            latents = latents * self.latent_scale
+            wanted = (self.audio_tower(mel) if self.condition == "audio" else
+                      self.text_embeds(input_ids, attention_mask))
+            empty = self.text_embeds(self.empty_ids, self.empty_mask).expand_as(wanted)
+            condition = nn.functional.normalize(torch.where(drop[:, None], empty, wanted), dim=-1)
+        for part, mode in zip(frozen, modes):
+            part.train(mode)
+        noise = torch.randn_like(latents)
+        t = torch.randint(0, len(self.alpha_bar), (len(latents),), device=latents.device)
+        noisy = diffusion.add_noise(latents, noise, t, self.alpha_bar)
+        predicted = self.unet(noisy, t, encoder_hidden_states=None, class_labels=condition).sample
+        loss = diffusion.epsilon_loss(predicted, noise)
+        return loss, {"epsilon_mse": loss.detach()}
+
+
+def train(recipe: Recipe, directory, log_path=None, options=None, vocoder=None) -> dict:
+    """Trains audioldm-mini's three stages through the zoo's engine and saves the pipeline into ``directory``
+    (``save_pretrained``; CLAP-mini's audio tower in ``clap_audio/``), with ``vocoder`` (a ``SpeechT5HifiGan``) as
+    its vocoder when given."""
+    from functools import partial
+
+    from accelerate import PartialState
+    from torch.utils.data import default_collate
+
+    from ...core.engine import Options, Stage, fit
+    from ...core.training import stage_rate
+
+    if recipe.condition not in CONDITIONS:
+        raise ValueError(f"condition {recipe.condition!r} must be one of {CONDITIONS}")
+    torch.manual_seed(recipe.seed)
+    clips = corpus(recipe).train
+    tokenizer = M.train_tokenizer([c.caption for c in clips], Path(directory) / "tokenizer")
+    pipeline = M.build(tokenizer, seed=recipe.seed, unet_channels=tuple(recipe.unet_channels))
+    audio_tower = clap.AudioTower(embedding=M.MINI["embedding"])
+    mels, captions = log_mels([c.audio for c in clips]), [c.caption for c in clips]
+    tokens = tokenizer(captions, padding="max_length", max_length=tokenizer.model_max_length, truncation=True,
+                       return_tensors="pt")
+    stages = [Stage(name, Captioned(mels, tokens, captions, steps * batch, batch, recipe.seed + k,
+                                    recipe.unconditional if name == "unet" else 0.0), steps, batch)
+              for k, (name, steps, batch) in enumerate((("vae", recipe.vae_steps, recipe.vae_batch),
+                                                        ("clap", recipe.clap_steps, recipe.clap_batch),
+                                                        ("unet", recipe.unet_steps, recipe.unet_batch)))]
+    objective = Objective(pipeline, audio_tower, recipe)
+    optimizer = torch.optim.AdamW(objective.parameters(), lr=recipe.learning_rate, weight_decay=1e-2)
+    lengths = tuple(stage.steps for stage in stages)
+    schedule = torch.optim.lr_scheduler.LambdaLR(optimizer, partial(stage_rate, stages=lengths, warmup=recipe.warmup))
+    info = fit(objective, optimizer, schedule, stages, default_collate, options or Options(), Path(directory) / "state",
+               log_path, desc="audioldm-mini", clip=1.0)
+    trained = info.pop("model")
+    if info["finished"] and PartialState().is_main_process:
+        trained.vae.register_to_config(scaling_factor=float(trained.latent_scale))
+        if vocoder is not None:
+            pipeline.register_modules(vocoder=vocoder)
+        M.save(pipeline, directory)
+        trained.audio_tower.eval().save_pretrained(Path(directory) / "clap_audio")
+    return info
+
+
+# ---------------------------------------------------------------------------------------------- evaluation
+
+GUIDANCE_SCALE, SAMPLING_STEPS = 3.0, 25  # the card's generation settings (08 sweeps both)
+CHECK_SUBSET = dict(clips=16)
+
+
+def generate(pipeline, captions: list[str], guidance_scale: float = GUIDANCE_SCALE, steps: int = SAMPLING_STEPS,
+             seed: int = 0, batch_size: int = 32) -> np.ndarray:
+    """One clip per caption, ``(len(captions), samples)``, in batches whose noise is drawn from (seed, batch): the same
+    captions give the same clips."""
+    seconds = M.CLIP_FRAMES * M.VOCODER_MEL["hop_length"] / M.VOCODER_MEL["sample_rate"]
+    chunks = [captions[i:i + batch_size] for i in range(0, len(captions), batch_size)]
+    return np.concatenate([pipeline(chunk, num_inference_steps=steps, guidance_scale=guidance_scale,
+                                    audio_length_in_s=seconds,
+                                    generator=torch.Generator().manual_seed(seed * 10_000 + b)).audios
+                           for b, chunk in enumerate(chunks)])
+
+
+def judge():
+    """The zoo's sound-classifier-mini, which scores generated clips (trained on rendered clips only)."""
+    from ...zoo import ZOO  # the release folder: the zoo module is the layer above, imported only when measuring
+    from .classifier import load
+
+    return load(ZOO / "sound-classifier-mini")
+
+
+def evaluate(directory, clips, reference, guidance_scale: float = GUIDANCE_SCALE,
+             steps: int = SAMPLING_STEPS) -> dict:
+    """audioldm-mini against ``clips`` (captioned, held-out): the judge's accuracies on clips generated from their
+    captions (all, and the held-out combinations alone), the Fréchet distance of generated to real clips in the
+    judge's embedding against the ``reference`` real clips' distance to them (the floor), CLAP-mini's top-1
+    retrieval both ways, and the VAE's reconstruction error (log-mel L1)."""
+    from ...data.sounds import caption as write_caption
+    from ...data.sounds import combinations
+    from .classifier import accuracy, frechet_distance, predict
+
+    pipeline, scorer = M.load(directory), judge()
+    generated = generate(pipeline, [c.caption for c in clips], guidance_scale, steps)
+    scores = {f"{name}_accuracy": round(value, 4) for name, value in accuracy(scorer, list(generated), clips).items()}
+    held = [i for i, c in enumerate(clips) if c.held_out]
+    if held:
+        scores["held_out_kind_accuracy"] = round(accuracy(scorer, list(generated[held]), [clips[i] for i in held])
+                                                 ["kind"], 4)
+    real = predict(scorer, [c.audio for c in clips])["embedding"]
+    scores["frechet"] = round(frechet_distance(predict(scorer, list(generated))["embedding"], real), 3)
+    scores["frechet_floor"] = round(frechet_distance(predict(scorer, [c.audio for c in reference])["embedding"],
+                                                     real), 3)
+    mels = log_mels([c.audio for c in clips])
+    with torch.no_grad():
+        tower = clap.AudioTower.from_pretrained(Path(directory) / "clap_audio").eval()
+        captions = [write_caption(*c) for c in combinations()]
+        found = clap.retrieval(tower(mels), [c.caption for c in clips], clap.text_embeddings(pipeline, captions),
+                               captions)
+        reconstruction = pipeline.vae.decode(pipeline.vae.encode(mels).latent_dist.mode()).sample
+    scores |= {f"retrieval_{k}": round(v, 4) for k, v in found.items()}
+    scores["vae_mel_l1"] = round(float((reconstruction - mels).abs().mean()), 4)
+    return scores
+
+
+TARGETS = {"kind_accuracy": ("≥", 0.9), "held_out_kind_accuracy": ("≥", 0.9), "retrieval_text_to_audio": ("≥", 0.9)}
+
+
+def measure(directory, recipe: Recipe, smoke: bool = False) -> dict:
+    sounds = corpus(recipe)
+    return {"held_out": evaluate(directory, sounds.test, sounds.train[:len(sounds.test)]),
+            "check": check(directory, recipe)}
+
+
+def check(directory, recipe: Recipe) -> dict:
+    sounds = corpus(recipe)
+    n = CHECK_SUBSET["clips"]
+    return evaluate(directory, sounds.test[:n], sounds.train[:n])
