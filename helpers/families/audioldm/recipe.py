@@ -10,8 +10,8 @@
    AudioLDM does, of the audio itself (``"audio"``: no caption needed to train) — and, a fraction
    ``unconditional`` of the time, on the empty caption's, which classifier-free guidance needs.
 
-The vocoder is handed in: the zoo's hifigan-mini (:mod:`helpers.families.vocoder`), or for a user the real
-packaged HiFi-GAN (:func:`.model.packaged_vocoder`, which the zoo cannot ship: 55 MB).
+The vocoder is the zoo's hifigan-mini (:mod:`helpers.families.vocoder`); a user may swap in the real packaged
+HiFi-GAN (:func:`.model.packaged_vocoder`, which the zoo cannot ship: 55 MB) when loading.
 """
 from __future__ import annotations
 
@@ -36,7 +36,8 @@ class Recipe(RecipeFields):
     """An audioldm-mini run: ``n_train`` captioned clips of the generator's corpus (the held-out combinations never
     among them), ``vae_steps`` + ``clap_steps`` + ``unet_steps`` AdamW steps on batches of ``vae_batch``,
     ``clap_batch``, ``unet_batch`` at ``learning_rate`` (warm-up ``warmup`` of each stage, cosine decay), KL weight
-    ``kl_weight``, the UNet conditioned as ``condition`` says and unconditioned ``unconditional`` of the time."""
+    ``kl_weight``, the UNet conditioned as ``condition`` says and unconditioned ``unconditional`` of the time; the
+    zoo's ``vocoder`` voices it (``"scratch"``: the pipeline's own random one, for smoke runs)."""
 
     seed: int = 0
     n_train: int = 1600
@@ -53,10 +54,18 @@ class Recipe(RecipeFields):
     condition: str = "text"
     unconditional: float = 0.1
     unet_channels: tuple[int, ...] = (48, 96)
+    vocoder: str = "hifigan-mini"
 
 
 SMOKE = dict(n_train=24, n_test=8, vae_steps=2, clap_steps=2, unet_steps=2, vae_batch=4, clap_batch=4, unet_batch=4,
-             unet_channels=(16, 32))
+             unet_channels=(16, 32), vocoder="scratch")
+
+
+def released(name: str) -> Path:
+    """The folder of zoo model ``name`` (the judge, the vocoder)."""
+    from ...zoo import ZOO  # the release folder: the zoo module is the layer above, imported only here
+
+    return ZOO / name
 
 
 def corpus(recipe: Recipe):
@@ -138,10 +147,9 @@ class Objective(nn.Module):
         return loss, {"epsilon_mse": loss.detach()}
 
 
-def train(recipe: Recipe, directory, log_path=None, options=None, vocoder=None) -> dict:
+def train(recipe: Recipe, directory, log_path=None, options=None) -> dict:
     """Trains audioldm-mini's three stages through the zoo's engine and saves the pipeline into ``directory``
-    (``save_pretrained``; CLAP-mini's audio tower in ``clap_audio/``), with ``vocoder`` (a ``SpeechT5HifiGan``) as
-    its vocoder when given."""
+    (``save_pretrained``, with the zoo's vocoder; CLAP-mini's audio tower in ``clap_audio/``)."""
     from functools import partial
 
     from accelerate import PartialState
@@ -174,8 +182,10 @@ def train(recipe: Recipe, directory, log_path=None, options=None, vocoder=None) 
     trained = info.pop("model")
     if info["finished"] and PartialState().is_main_process:
         trained.vae.register_to_config(scaling_factor=float(trained.latent_scale))
-        if vocoder is not None:
-            pipeline.register_modules(vocoder=vocoder)
+        if recipe.vocoder != "scratch":
+            from ..vocoder import load
+
+            pipeline.register_modules(vocoder=load(released(recipe.vocoder)))
         M.save(pipeline, directory)
         trained.audio_tower.eval().save_pretrained(Path(directory) / "clap_audio")
     return info
@@ -201,10 +211,9 @@ def generate(pipeline, captions: list[str], guidance_scale: float = GUIDANCE_SCA
 
 def judge():
     """The zoo's sound-classifier-mini, which scores generated clips (trained on rendered clips only)."""
-    from ...zoo import ZOO  # the release folder: the zoo module is the layer above, imported only when measuring
     from .classifier import load
 
-    return load(ZOO / "sound-classifier-mini")
+    return load(released("sound-classifier-mini"))
 
 
 def evaluate(directory, clips, reference, guidance_scale: float = GUIDANCE_SCALE,
