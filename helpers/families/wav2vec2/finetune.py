@@ -10,11 +10,26 @@
 """
 from __future__ import annotations
 
+import contextlib
+
 import numpy as np
 import torch
 
-from ...core.quiet import quiet_hub
 from .recipe import normalise
+
+
+@contextlib.contextmanager
+def quiet_transformers():
+    """transformers 5.23 logs a warning for every head that ``from_pretrained`` initialises afresh (the CTC head of
+    a pretraining checkpoint: expected, and said in the notebook); silenced for the duration."""
+    from transformers.utils import logging
+
+    before = logging.get_verbosity()
+    logging.set_verbosity_error()
+    try:
+        yield
+    finally:
+        logging.set_verbosity(before)
 
 
 def tri_state(step: int, steps: int) -> float:
@@ -40,7 +55,7 @@ def finetune_ctc(pretrained, processor, utterances, steps: int = 200, batch_size
 
     tokenizer = processor.tokenizer
     torch.manual_seed(seed)
-    with quiet_hub():  # a pretraining checkpoint's CTC head starts afresh: expected, and said
+    with quiet_transformers():
         model = Wav2Vec2ForCTC.from_pretrained(
             pretrained, vocab_size=len(tokenizer), pad_token_id=tokenizer.pad_token_id, ctc_loss_reduction="mean",
             ctc_zero_infinity=True, mask_time_prob=mask_time_prob, mask_time_length=10, mask_time_min_masks=0,
