@@ -1,6 +1,6 @@
 """Hugging Face libraries, quietly: transformers 5.23 and diffusers 0.42.1 log warnings that a notebook cannot act on
 (a head initialised afresh, a deprecated pipeline class) and draw progress bars when they load or save a model.
-Used by the families that load such models (wav2vec2 fine-tuning, AudioLDM, hifigan-mini)."""
+Used by the families that load such models (AudioLDM, hifigan-mini)."""
 from __future__ import annotations
 
 import contextlib
