@@ -7,6 +7,7 @@ import torch
 from helpers import judges
 from helpers.data import sounds
 from helpers.families.audioldm import model as M
+from helpers.families.vocoder import packaged
 
 CAPTIONS = [sounds.caption(*c) for c in sounds.combinations()]
 
@@ -60,7 +61,7 @@ def test_the_miniature_is_small(pipeline):
 def test_the_packaged_hifigan_runs_as_the_pipelines_vocoder():
     """The real HiFi-GAN inside transformers' SpeechT5HifiGan gives the TorchScript original's samples."""
     mel = judges.vocoder_mel(sounds.render("speech", "woman", seed=0), 16_000)
-    vocoder = M.packaged_vocoder()
+    vocoder = packaged()
     with torch.no_grad():
         ours = vocoder(torch.from_numpy(mel).T[None]).numpy().reshape(-1)
     reference = judges.vocode(mel)

