@@ -27,13 +27,23 @@ def test_the_recipe_trains_every_stage_and_saves_a_pipeline_that_generates(condi
     audio = pipeline(["a loud high beep with echo"], num_inference_steps=2, audio_length_in_s=1.28,
                      generator=torch.Generator().manual_seed(0)).audios
     assert audio.shape == (1, 20_480) and np.isfinite(audio).all()
+    voiced, mels = R.generate(pipeline, ["a loud high beep with echo"], steps=2, mels=True)
+    assert mels.shape == (1, 1, 128, 80)  # the mel the vocoder voiced: voicing it again gives the same audio
+    with torch.no_grad():
+        again = pipeline.mel_spectrogram_to_waveform(mels).numpy()[:, :20_480]
+    assert np.allclose(again, voiced, atol=1e-5)
+    from safetensors import safe_open
+    with safe_open(str(tmp_path / "mini" / "unet" / "diffusion_pytorch_model.safetensors"), "pt") as stored:
+        assert {stored.get_tensor(k).dtype for k in stored.keys()} == {torch.float16}  # stored half, loaded float
+    assert next(pipeline.unet.parameters()).dtype == torch.float32
     tower = clap.AudioTower.from_pretrained(tmp_path / "mini" / "clap_audio")
     assert tower(torch.zeros(1, 1, 128, 80) - 8).shape == (1, M.MINI["embedding"])
     if condition == "text":  # the card's measurement, judged by the zoo's sound-classifier-mini
         clips = R.corpus(recipe).train
         scores = R.evaluate(tmp_path / "mini", clips[:4], clips[4:8], steps=2)
         assert {"kind_accuracy", "sound_accuracy", "frechet", "frechet_floor", "retrieval_text_to_audio",
-                "retrieval_audio_to_text", "vae_mel_l1"} <= set(scores)
+                "retrieval_audio_to_text", "vae_mel_l1", "vae_kind_accuracy", "voiced_kind_accuracy",
+                "voiced_kind_ceiling"} <= set(scores) <= set(R.CARD["metric_names"])
         assert all(0 <= scores[k] <= 1 for k in scores if "accuracy" in k or "retrieval" in k)
 
 

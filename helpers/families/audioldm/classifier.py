@@ -80,16 +80,18 @@ def targets(clips: list[Clip]) -> dict:
 
 @torch.no_grad()
 def predict(model: SoundClassifier, audio, batch_size: int = 64) -> dict:
-    """The predicted class of each clip for each head, and each clip's embedding (``"embedding"``)."""
-    mels = log_mels(audio)
+    """The predicted class of each clip for each head, and each clip's embedding (``"embedding"``). ``audio``: 16-kHz
+    clips, or their log-mels as :func:`log_mels` returns them (a generator's mel, judged before any vocoder)."""
+    mels = audio if isinstance(audio, torch.Tensor) else log_mels(audio)
     parts = [(model(chunk), model.embed(chunk)) for chunk in mels.split(batch_size)]
     predicted = {name: torch.cat([logits[name] for logits, _ in parts]).argmax(dim=1) for name in HEADS}
     return {**predicted, "embedding": torch.cat([e for _, e in parts]).numpy()}
 
 
 def accuracy(model: SoundClassifier, audio, clips: list[Clip]) -> dict:
-    """How often the classifier hears in ``audio`` what ``clips`` (the captions asked for) say: the kind of sound,
-    the kind and its attribute together, the loudness and the echo, each a fraction."""
+    """How often the classifier hears in ``audio`` (clips or log-mels, as :func:`predict` takes them) what ``clips``
+    (the captions asked for) say: the kind of sound, the kind and its attribute together, the loudness and the echo,
+    each a fraction."""
     predicted, wanted = predict(model, audio), targets(clips)
     kind = [SOUNDS[i].split(" · ")[0] for i in predicted["sound"]]
     return {"kind": float(np.mean([k == c.kind for k, c in zip(kind, clips)])),

@@ -128,20 +128,24 @@ def build(tokenizer, seed: int = 0, **sizes):
 
 
 def load(folder, **replacements):
-    """``AudioLDMPipeline.from_pretrained(folder)`` with components replaced (``vocoder=vocoder.packaged()``),
-    progress bars off."""
+    """``AudioLDMPipeline.from_pretrained(folder)`` in float32 (the zoo stores float16) with components replaced
+    (``vocoder=vocoder.packaged()``), progress bars off."""
+    import torch
     from diffusers import AudioLDMPipeline
 
     with quiet():
-        pipeline = AudioLDMPipeline.from_pretrained(folder, **replacements)
+        pipeline = AudioLDMPipeline.from_pretrained(folder, dtype=torch.float32, **replacements)
     pipeline.set_progress_bar_config(disable=True)
     return pipeline
 
 
-def save(pipeline, folder) -> Path:
-    """``pipeline.save_pretrained(folder)`` without progress bars; returns the folder."""
+def save(pipeline, folder, dtype=None) -> Path:
+    """``pipeline.save_pretrained(folder)`` without progress bars, of a copy cast to ``dtype`` if given (the zoo's
+    ``torch.float16``: half the size; :func:`load` casts back); returns the folder."""
+    import copy
+
     with quiet():
-        pipeline.save_pretrained(folder)
+        (copy.deepcopy(pipeline).to(dtype) if dtype is not None else pipeline).save_pretrained(folder)
     return Path(folder)
 
 
