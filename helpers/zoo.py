@@ -158,7 +158,8 @@ def resolve_model(model_id: str, family: str | None = None, scratch: Callable[..
     if kind == "zoo":
         name = _zoo_name(model_id, family)
         directory = ZOO / name
-        if not any((directory / config).exists() for config in ("config.json", "config.yaml")):  # yaml: funasr
+        configs = ("config.json", "config.yaml", "model_index.json")  # yaml: funasr; model_index: a diffusers pipeline
+        if not any((directory / config).exists() for config in configs):
             raise FileNotFoundError(f"zoo model {name!r} is not released in {directory}; train it with "
                                     f"`python -m helpers zoo train {name}` (make zoo NAME={name})")
         return str(directory)

@@ -140,3 +140,42 @@ def plant_sensevoice(hf_home: Path, repo: str = "FunAudioLLM/SenseVoiceSmall") -
     torch.manual_seed(0)
     sv.save_weights(sv.instantiate(config, vocabulary.get_piece_size()), snapshot)
     return snapshot
+
+
+def plant_audioldm(hf_home: Path, repo: str = "cvssp/audioldm-s-full-v2") -> Path:
+    """``cvssp/audioldm-s-full-v2`` as the hub holds it — ``model_index.json`` and one folder per component, written by
+    ``AudioLDMPipeline.save_pretrained`` — with the real structure (CLAP text tower with RoBERTa's vocabulary size,
+    positions and 512-wide projection; a 3-block KL-VAE with 8 latent channels; a 4-level UNet conditioned through a
+    512-wide class-embedding projection; a 64-band 16-kHz SpeechT5HifiGan upsampling 5·4·2·2·2; AudioLDM's DDIM) and
+    random weights at small widths (the real pipeline is 1.6 GB in float32). Its tokenizer is a byte-level BPE trained
+    on our captions in RoBERTa's format with RoBERTa's length, 512 (the real vocabulary cannot be had offline).
+    Returns the snapshot."""
+    import tempfile
+
+    import torch
+    from diffusers import AudioLDMPipeline, AutoencoderKL, DDIMScheduler, UNet2DConditionModel
+    from transformers import ClapTextConfig, ClapTextModelWithProjection, SpeechT5HifiGan, SpeechT5HifiGanConfig
+
+    from helpers.data.sounds import caption, combinations
+    from helpers.families.audioldm import model as M
+
+    snapshot = snapshot_folder(hf_home, repo)
+    tokenizer = M.train_tokenizer([caption(*c) for c in combinations()], tempfile.mkdtemp())
+    tokenizer.model_max_length = 512
+    real = M.REAL_S
+    text = ClapTextConfig(**{**real["text_encoder"], "hidden_size": 64, "num_hidden_layers": 2,
+                             "num_attention_heads": 4, "intermediate_size": 256})
+    widths = (32, 32, 64, 64)
+    torch.manual_seed(0)
+    with M.quiet():
+        pipeline = AudioLDMPipeline(
+            vae=AutoencoderKL(**{**real["vae"], "block_out_channels": (32, 32, 64), "layers_per_block": 1}),
+            text_encoder=ClapTextModelWithProjection(text), tokenizer=tokenizer,
+            unet=UNet2DConditionModel(**{**real["unet"], "block_out_channels": widths, "cross_attention_dim": widths,
+                                         "layers_per_block": 1}),
+            vocoder=SpeechT5HifiGan(SpeechT5HifiGanConfig(**{**real["vocoder"], "upsample_initial_channel": 64,
+                                                             "resblock_kernel_sizes": [3],
+                                                             "resblock_dilation_sizes": [[1, 3, 5]]})),
+            scheduler=DDIMScheduler(**M.SCHEDULER))
+    M.save(pipeline, snapshot)
+    return snapshot

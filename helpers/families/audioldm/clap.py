@@ -52,7 +52,8 @@ def text_embeddings(pipeline, captions: list[str]) -> torch.Tensor:
     condition its UNet (padded to the tokenizer's length, projected, normalised)."""
     tokens = pipeline.tokenizer(list(captions), padding="max_length", max_length=pipeline.tokenizer.model_max_length,
                                 truncation=True, return_tensors="pt")
-    embeds = pipeline.text_encoder(tokens.input_ids, attention_mask=tokens.attention_mask).text_embeds
+    device = pipeline.text_encoder.device
+    embeds = pipeline.text_encoder(tokens.input_ids.to(device), attention_mask=tokens.attention_mask.to(device)).text_embeds
     return nn.functional.normalize(embeds, dim=-1)
 
 

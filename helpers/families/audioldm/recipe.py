@@ -68,6 +68,15 @@ def released(name: str) -> Path:
     return ZOO / name
 
 
+def build_scratch(directory, seed: int = 0) -> None:
+    """``model_id="scratch"`` (notebook 08): an audioldm-mini folder with random weights — its tokenizer trained on the
+    recipe's captions, the pipeline's own random vocoder, a random CLAP-mini audio tower in ``clap_audio/``."""
+    recipe = Recipe(seed=seed)
+    tokenizer = M.train_tokenizer([c.caption for c in corpus(recipe).train], Path(directory) / "tokenizer")
+    M.save(M.build(tokenizer, seed=seed), directory)
+    clap.AudioTower(embedding=M.MINI["embedding"]).eval().save_pretrained(Path(directory) / "clap_audio")
+
+
 def corpus(recipe: Recipe):
     return make_sounds(n_train=recipe.n_train, n_test=recipe.n_test, seed=recipe.seed)
 
