@@ -48,3 +48,5 @@ def test_editing_keeps_the_clip_at_strength_zero_and_starts_from_noise_at_one(pi
     assert torch.equal(whole, fresh) and not torch.allclose(half, whole)
     with pytest.raises(ValueError, match="strength"):
         sampling.sample(pipeline, ["a rising chirp"], start, strength=1.5)
+    with pytest.raises(ValueError, match="2 captions for 1 latents"):
+        sampling.sample(pipeline, ["a rising chirp", "a beep"], start)

@@ -35,8 +35,12 @@ def sample(pipeline, captions: list[str], latents: torch.Tensor, steps: int = 25
     clean latents (decode them with :func:`decode`). ``strength`` 1 starts from ``latents`` as pure noise
     (generation: pass :func:`initial_noise`); below 1 ``latents`` are a real clip's (scaled) latents, noised to
     the step ``strength`` of the way along the schedule with noise drawn from ``seed``, and only the rest of the
-    way is denoised (editing: the clip's layout survives in proportion to 1 − ``strength``)."""
+    way is denoised (editing: the clip's layout survives in proportion to 1 − ``strength``). Guidance is applied at
+    every scale: s = 1 is the conditional model, s = 0 the unconditional one (the pipeline skips guidance for s ≤ 1,
+    which equals s = 1 here)."""
     strength = check_number(strength, "strength", minimum=0.0, maximum=1.0)
+    if not captions or len(captions) != len(latents):
+        raise ValueError(f"one caption per latent: {len(captions)} captions for {len(latents)} latents")
     alpha_bar, timesteps = _alpha_bar(pipeline), diffusion.inference_timesteps(
         steps, pipeline.scheduler.config.num_train_timesteps, pipeline.scheduler.config.steps_offset)
     timesteps = timesteps[len(timesteps) - round(steps * strength):]
