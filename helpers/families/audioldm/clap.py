@@ -47,6 +47,15 @@ class AudioTower(nn.Module, PyTorchModelHubMixin):
         return self.project(pooled(self.convs, mel))
 
 
+def load_tower(folder) -> AudioTower:
+    """The CLAP-mini audio tower saved beside a miniature pipeline (``folder/clap_audio``), in eval mode."""
+    from pathlib import Path
+
+    from ...core.engine import from_pretrained
+
+    return from_pretrained(AudioTower, Path(folder) / "clap_audio").eval()
+
+
 def text_embeddings(pipeline, captions: list[str]) -> torch.Tensor:
     """The CLAP text embeddings of ``captions``, L2-normalised, exactly as ``AudioLDMPipeline`` computes them to
     condition its UNet (padded to the tokenizer's length, projected, normalised)."""

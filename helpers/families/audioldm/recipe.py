@@ -264,7 +264,7 @@ def evaluate(directory, clips, reference, guidance_scale: float = GUIDANCE_SCALE
     scores["vae_kind_accuracy"] = round(accuracy(scorer, reconstruction, clips)["kind"], 4)
     scores["vae_mel_l1"] = round(float((reconstruction - mels).abs().mean()), 4)
     with torch.no_grad():
-        tower = clap.AudioTower.from_pretrained(Path(directory) / "clap_audio").eval()
+        tower = clap.load_tower(directory)
         captions = [write_caption(*c) for c in combinations()]
         found = clap.retrieval(tower(mels), [c.caption for c in clips], clap.text_embeddings(pipeline, captions),
                                captions)
