@@ -48,6 +48,7 @@ def test_each_recipe_runs_at_seconds_scale_and_writes_its_card(name, tmp_path):
     card = H.zoo.read_card(folder)
     assert card["training"]["recipe_command"] == f"python -m helpers zoo train {name} --smoke"
     assert "smoke-test" in card["tags"] and card["check"]["metrics"]
-    weights, config = ("model.pt", "config.yaml") if card["library_name"] == "funasr" else ("model.safetensors",
-                                                                                           "config.json")
+    weights, config = {"funasr": ("model.pt", "config.yaml"),
+                       "diffusers": ("unet/diffusion_pytorch_model.safetensors", "model_index.json")}.get(
+        card["library_name"], ("model.safetensors", "config.json"))
     assert (folder / weights).exists() and (folder / config).exists()
