@@ -40,6 +40,9 @@ def test_committed_default_run_holds_its_records():
     assert metrics["kind_accuracy"] > live["kind_accuracy"]  # the zoo model vs a minute of training
     for vocoder, scores in records["vocoder_kind_accuracy"].items():  # no vocoder makes generated mels better than real
         assert scores["generated"] <= scores["ceiling"], vocoder
+    recall = records["chord_pitch_class_recall"]  # Basic Pitch hears the chords we render, and fewer after a vocoder
+    assert recall["rendered chords (clean)"] >= 0.9
+    assert recall["generated chords, Griffin-Lim"] <= recall["real chords' mels, Griffin-Lim"]
     sweep = records["guidance_sweep"]
     scales = sorted(sweep, key=float)
     diversity = [sweep[s]["diversity"] for s in scales]
