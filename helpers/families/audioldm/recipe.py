@@ -24,7 +24,7 @@ from torch import nn
 
 from ...core.engine import RecipeFields
 from ...data.sounds import make_sounds
-from . import clap, diffusion
+from . import clap, diffusion, sampling
 from . import model as M
 from .classifier import log_mels
 
@@ -249,7 +249,7 @@ def evaluate(directory, clips, reference, guidance_scale: float = GUIDANCE_SCALE
     mels = log_mels([c.audio for c in clips])
     with torch.no_grad():
         reconstruction = pipeline.vae.decode(pipeline.vae.encode(mels).latent_dist.mode()).sample
-        ceiling = pipeline.mel_spectrogram_to_waveform(mels).numpy()
+        ceiling = sampling.decode_mels(pipeline, mels)
     scores = {f"{name}_accuracy": round(value, 4) for name, value in accuracy(scorer, generated, clips).items()}
     held = [i for i, c in enumerate(clips) if c.held_out]
     if held:
