@@ -7,7 +7,7 @@ Grouped by layer; each floor imports only the ones below it:
 - ``data``      eSpeak NG speech, synthesised sounds, the speech corpus, text (tokenizers, error rates)
 - ``signal``    features (STFT, mel, MFCC from scratch) and enhancement (scenes, metrics, classical filters, NLMS)
 - ``families``  one module per model family (``ctc``, ``u2``, ``whisper``, ``enhancer``, ``wav2vec2``, ``sensevoice``,
-                ``audioldm``):
+                ``cosyvoice``, ``audioldm``):
                 builder, recipe and evaluation side by side
 - ``zoo``       ``model_id`` → zoo miniature, scratch miniature, local directory or hub checkpoint
 - ``notebook``  the papermill runner (profiles, refresh) and display (players, figures)

@@ -138,13 +138,14 @@ class FlowDecoder(nn.Module):
         p = 0 if prompt_mel is None else prompt_mel.shape[1]
         if p > frames:
             raise ValueError(f"the prompt's {p} frames are more than its tokens cover ({frames})")
-        mu = self.mu(tokens[None], torch.tensor([len(tokens)]), frames)
-        prompt = torch.zeros(1, frames, self.n_mels)
+        device = tokens.device
+        mu = self.mu(tokens[None], torch.tensor([len(tokens)], device=device), frames)
+        prompt = torch.zeros(1, frames, self.n_mels, device=device)
         if p:
-            prompt[0, :p] = self.normalize(prompt_mel.T)
-        padding = torch.zeros(1, frames, dtype=torch.bool)
-        x = torch.randn(1, frames, self.n_mels, generator=generator)
-        grid = time_grid(steps, schedule)
+            prompt[0, :p] = self.normalize(prompt_mel.T.to(device))
+        padding = torch.zeros(1, frames, dtype=torch.bool, device=device)
+        x = torch.randn(1, frames, self.n_mels, generator=generator, device=device)
+        grid = time_grid(steps, schedule).to(device)
         zeros = (torch.zeros_like(mu), torch.zeros_like(speaker[None]), torch.zeros_like(prompt))
         for t0, t1 in zip(grid[:-1], grid[1:]):
             t = t0.reshape(1)
@@ -152,4 +153,4 @@ class FlowDecoder(nn.Module):
             if guidance:
                 v = guided(v, self.velocity(x, t, *zeros, padding), guidance)
             x = euler_step(x, v, float(t1 - t0))
-        return self.denormalize(x[0, p:]).T
+        return self.denormalize(x[0, p:]).T.cpu()

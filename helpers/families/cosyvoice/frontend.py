@@ -21,10 +21,11 @@ def normalize(text: str, language: str) -> str:
     spoken = to_pinyin(text) if language == "zh" else text.lower()
     spoken = re.sub(r"[,.!?;:'\"，。！？、]", " ", spoken)
     spoken = re.sub(r"\s+", " ", spoken).strip()
-    unknown = sorted(set(spoken) - set(CHARACTERS))
+    alphabet = CHARACTERS if language == "zh" else CHARACTERS.rstrip("12345")  # tone digits: pinyin only
+    unknown = sorted(set(spoken) - set(alphabet))
     if unknown:
-        raise ValueError(f"cannot say {unknown} in {text!r}: the miniature speaks {CHARACTERS.strip()!r} "
-                         "(English letters; Mandarin as Chinese characters, read through pinyin)")
+        raise ValueError(f"cannot say {unknown} in {text!r}: the miniature reads English letters (numbers written "
+                         "as words) and Mandarin as Chinese characters, read through pinyin")
     return spoken
 
 

@@ -21,6 +21,7 @@ from .speaker import SpeakerEncoder
 from .tokens import FRAMES_PER_TOKEN, S3Tokenizer
 
 SAMPLE_RATE = 16_000
+MAX_PROMPT_SECONDS = 8  # the LM's positions hold a prompt's 25 tokens a second and the texts
 VOCODERS = ("hifigan", "griffin-lim")
 MINI = dict(codebook=256, tokenizer_dim=96, speaker_dim=64, lm_dim=160, lm_layers=4, flow_dim=128, flow_encoder=1,
             flow_layers=3)  # 4.3 M parameters: 8.6 MB in float16
@@ -50,6 +51,9 @@ class CosyVoiceMini(nn.Module, PyTorchModelHubMixin):
                  tokenizer_dim: int = 128, speaker_dim: int = 64, lm_dim: int = 160, lm_layers: int = 4,
                  flow_dim: int = 128, flow_encoder: int = 1, flow_layers: int = 3):
         super().__init__()
+        self.sizes = dict(speakers=list(speakers or []), training_speakers=training_speakers, codebook=codebook,
+                          tokenizer_dim=tokenizer_dim, speaker_dim=speaker_dim, lm_dim=lm_dim, lm_layers=lm_layers,
+                          flow_dim=flow_dim, flow_encoder=flow_encoder, flow_layers=flow_layers)  # builds a twin
         self.tokenizer = S3Tokenizer(vocab=len(CHARACTERS) + 1, d_model=tokenizer_dim, codebook=codebook)
         self.speaker_encoder = SpeakerEncoder(dim=speaker_dim, speakers=training_speakers)
         self.lm = TokenLM(codebook, speaker_dim, lm_dim, lm_layers)
@@ -59,30 +63,36 @@ class CosyVoiceMini(nn.Module, PyTorchModelHubMixin):
         self.vocoder = "hifigan"
 
     # ------------------------------------------------------------------------------------------ the parts
+    @property
+    def device(self) -> torch.device:
+        return self.speaker_table.device
+
     @torch.no_grad()
     def speech_tokens(self, audio) -> list[int]:
         """The S3 tokens of 16-kHz speech (25 per second)."""
-        mel = mel_of(audio)
-        ids, lengths, *_ = self.tokenizer.encode(mel[None], torch.tensor([len(mel)]))
+        mel = mel_of(audio).to(self.device)
+        ids, lengths, *_ = self.tokenizer.encode(mel[None], torch.tensor([len(mel)], device=self.device))
         return ids[0, : int(lengths[0])].tolist()
 
     @torch.no_grad()
     def embed_speaker(self, audio) -> torch.Tensor:
         """The unit-length speaker embedding of 16-kHz speech."""
-        mel = mel_of(audio)
-        return self.speaker_encoder(mel[None], torch.tensor([len(mel)]))[0]
+        mel = mel_of(audio).to(self.device)
+        return self.speaker_encoder(mel[None], torch.tensor([len(mel)], device=self.device))[0]
 
     def list_available_spks(self) -> list[str]:
         """The named voices of ``inference_sft`` (CosyVoice's method name)."""
         return list(self.speakers)
 
     def voice(self, mel: torch.Tensor) -> np.ndarray:
-        """16-kHz audio of a ``(80, frames)`` log-mel through :attr:`vocoder` (``"hifigan"``, ``"griffin-lim"``)."""
+        """16-kHz audio of a ``(80, frames)`` log-mel through :attr:`vocoder` (``"hifigan"``, ``"griffin-lim"``),
+        clipped to ±0.99 as CosyVoice's HiFT vocoder clips its output (``audio_limit``): a mel louder than any the
+        vocoder saw would otherwise come out past full scale."""
         from ...judges import vocode
 
         if self.vocoder not in VOCODERS:
             raise ValueError(f"vocoder {self.vocoder!r} must be one of {VOCODERS}")
-        return vocode(mel.numpy(), method=self.vocoder)
+        return np.clip(vocode(mel.cpu().numpy(), method=self.vocoder), -0.99, 0.99)
 
     def text_tokens(self, text: str, language: str | None = None) -> list[int]:
         language = language or language_of(text)
@@ -97,7 +107,7 @@ class CosyVoiceMini(nn.Module, PyTorchModelHubMixin):
         (its text and 16-kHz audio) when given: the LM draws the tokens (``sampling``: :data:`SAMPLING`), the flow
         turns them into mel in ``steps`` Euler steps with guidance ``guidance``. With ``chunk`` tokens, each chunk
         is yielded as soon as it is ready (streaming: the flow conditions on the mel made so far as its prompt)."""
-        generator = torch.Generator().manual_seed(seed)
+        generator = torch.Generator(self.device).manual_seed(seed)
         language = language_of(text)
         text_part = text_ids(text, language)
         prompt_tokens, prompt_mel = [], None
@@ -106,7 +116,7 @@ class CosyVoiceMini(nn.Module, PyTorchModelHubMixin):
                 raise ValueError("a prompt's audio needs its transcript (prompt_text)")
             text_part = text_ids(prompt_text, language_of(prompt_text)) + [1] + text_part  # 1: a space between
             prompt_tokens = self.speech_tokens(prompt_audio)
-            prompt_mel = mel_of(prompt_audio)[: len(prompt_tokens) * FRAMES_PER_TOKEN].T
+            prompt_mel = mel_of(prompt_audio)[: len(prompt_tokens) * FRAMES_PER_TOKEN].T.to(self.device)
         sequence = self.lm.text_tokens(text_part, language)
         n = len(text_ids(text, language))
         options = {**SAMPLING, **(sampling or {})}
@@ -115,7 +125,8 @@ class CosyVoiceMini(nn.Module, PyTorchModelHubMixin):
                                     generator=generator, chunk=chunk, **options):
             made += new
             context = prompt_tokens + made
-            mel = self.flow.sample(torch.tensor(context), speaker, mel_so_far, steps, guidance, generator=generator)
+            mel = self.flow.sample(torch.tensor(context, device=self.device), speaker, mel_so_far, steps, guidance,
+                                   generator=generator)
             mel_so_far = mel if mel_so_far is None else torch.cat([mel_so_far, mel], 1)
             yield new, mel
 
@@ -147,6 +158,9 @@ class CosyVoiceMini(nn.Module, PyTorchModelHubMixin):
         """Speech of ``tts_text`` in the voice of a prompt: ``prompt_speech_16k`` (16-kHz audio, a few seconds)
         saying ``prompt_text``."""
         prompt = np.asarray(prompt_speech_16k, np.float32).reshape(-1)
+        if len(prompt) > MAX_PROMPT_SECONDS * SAMPLE_RATE:
+            raise ValueError(f"the prompt is {len(prompt) / SAMPLE_RATE:.1f} s long; give at most "
+                             f"{MAX_PROMPT_SECONDS} s (3 s is enough to clone a voice)")
         pieces = self.synthesize(tts_text, self.embed_speaker(prompt), prompt_text, prompt,
                                  chunk=chunk if stream else None, **options)
         yield from self._speech(pieces, stream)

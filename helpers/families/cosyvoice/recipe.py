@@ -60,6 +60,16 @@ SMOKE = dict(n_train=6, n_test=8, asr_steps=2, tokenizer_steps=2, speaker_steps=
 CHECK_SUBSET = dict(utterances_per_language=3)
 
 
+def build_scratch(directory, seed: int = 0) -> None:
+    """``model_id="scratch"`` (notebook 07): cosyvoice-mini with random weights, its named voices the corpus's
+    training voices (their embeddings all zero: nothing was learnt)."""
+    from ...data.corpus import SPEAKERS
+
+    torch.manual_seed(seed)
+    speakers = sorted(SPEAKERS["en"]["train"] + SPEAKERS["zh"]["train"])
+    M.save(M.CosyVoiceMini(speakers=speakers, training_speakers=len(speakers), **M.MINI).eval(), directory)
+
+
 def corpora(recipe: Recipe) -> dict:
     """language → its corpus (:func:`helpers.make_corpus`, 16 kHz)."""
     return {"en": make_corpus(language="en", task="digits", n_train=recipe.n_train, n_test=recipe.n_test,
