@@ -23,6 +23,7 @@ import torch
 from torch import nn
 
 from ...core.engine import RecipeFields
+from .. import released
 from ...data.sounds import make_sounds
 from . import clap, diffusion, sampling
 from . import model as M
@@ -59,13 +60,6 @@ class Recipe(RecipeFields):
 
 SMOKE = dict(n_train=24, n_test=8, vae_steps=2, clap_steps=2, unet_steps=2, vae_batch=4, clap_batch=4, unet_batch=4,
              unet_channels=(16, 32), vocoder="scratch")
-
-
-def released(name: str) -> Path:
-    """The folder of zoo model ``name`` (the judge, the vocoder)."""
-    from ...zoo import ZOO  # the release folder: the zoo module is the layer above, imported only here
-
-    return ZOO / name
 
 
 def build_scratch(directory, seed: int = 0) -> None:

@@ -22,6 +22,7 @@ import torch
 from torch import nn
 
 from ...core.engine import RecipeFields
+from .. import released
 from ...data.corpus import DIGITS, make_corpus
 from . import model as M
 from .frontend import text_ids
@@ -211,13 +212,6 @@ def train(recipe: Recipe, directory, log_path=None, options=None) -> dict:
 
 
 # ---------------------------------------------------------------------------------------------- evaluation
-
-def released(name: str) -> Path:
-    """The folder of zoo model ``name`` (the English judge, ctc-mini)."""
-    from ...zoo import ZOO  # the release folder: the zoo module is the layer above, imported only here
-
-    return ZOO / name
-
 
 @torch.no_grad()
 def recognise(model: M.CosyVoiceMini, clips) -> list[str]:
