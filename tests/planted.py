@@ -179,3 +179,14 @@ def plant_audioldm(hf_home: Path, repo: str = "cvssp/audioldm-s-full-v2") -> Pat
             scheduler=DDIMScheduler(**M.SCHEDULER))
     M.save(pipeline, snapshot)
     return snapshot
+
+
+def plant_cosyvoice(hf_home: Path, repo: str = "someone/cosyvoice-mini") -> Path:
+    """A CosyVoiceMini pushed to the hub by a user (``push_to_hub`` writes what ``save_pretrained`` writes): random
+    weights of the zoo model's size and its named voices, in the hub cache under ``hf_home``; returns the snapshot.
+    (The real CosyVoice cannot be planted: its code is not installable here — notebook 07, section 1.)"""
+    from helpers.families.cosyvoice import recipe
+
+    snapshot = snapshot_folder(hf_home, repo)
+    recipe.build_scratch(snapshot)
+    return snapshot

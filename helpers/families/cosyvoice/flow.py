@@ -146,11 +146,13 @@ class FlowDecoder(nn.Module):
         padding = torch.zeros(1, frames, dtype=torch.bool, device=device)
         x = torch.randn(1, frames, self.n_mels, generator=generator, device=device)
         grid = time_grid(steps, schedule).to(device)
-        zeros = (torch.zeros_like(mu), torch.zeros_like(speaker[None]), torch.zeros_like(prompt))
+        # with guidance, one batch of two: the conditioned velocity and the unconditioned one (conditions zeroed)
+        pair = 2 if guidance else 1
+        conditions = [torch.cat([c, torch.zeros_like(c)])[:pair] for c in (mu, speaker[None], prompt)]
         for t0, t1 in zip(grid[:-1], grid[1:]):
-            t = t0.reshape(1)
-            v = self.velocity(x, t, mu, speaker[None], prompt, padding)
+            v = self.velocity(x.expand(pair, -1, -1), t0.reshape(1).expand(pair), *conditions,
+                              padding.expand(pair, -1))
             if guidance:
-                v = guided(v, self.velocity(x, t, *zeros, padding), guidance)
+                v = guided(v[:1], v[1:], guidance)
             x = euler_step(x, v, float(t1 - t0))
         return self.denormalize(x[0, p:]).T.cpu()

@@ -108,6 +108,9 @@ class CosyVoiceMini(nn.Module, PyTorchModelHubMixin):
         turns them into mel in ``steps`` Euler steps with guidance ``guidance``. With ``chunk`` tokens, each chunk
         is yielded as soon as it is ready (streaming: the flow conditions on the mel made so far as its prompt)."""
         generator = torch.Generator(self.device).manual_seed(seed)
+        # a stream's flow draws its noise between the LM's draws: from a generator of its own, so that the LM writes
+        # the same tokens streamed or not (without a stream the flow draws after the LM, from the LM's generator)
+        flow_generator = generator if chunk is None else torch.Generator(self.device).manual_seed(seed + 1)
         language = language_of(text)
         text_part = text_ids(text, language)
         prompt_tokens, prompt_mel = [], None
@@ -126,7 +129,7 @@ class CosyVoiceMini(nn.Module, PyTorchModelHubMixin):
             made += new
             context = prompt_tokens + made
             mel = self.flow.sample(torch.tensor(context, device=self.device), speaker, mel_so_far, steps, guidance,
-                                   generator=generator)
+                                   generator=flow_generator)
             mel_so_far = mel if mel_so_far is None else torch.cat([mel_so_far, mel], 1)
             yield new, mel
 

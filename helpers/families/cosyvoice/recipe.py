@@ -286,12 +286,8 @@ def evaluate(directory, test: dict, limit: int | None = None, judges: bool = Tru
     codes = [t for utterances in test.values() for u in utterances for t in model.speech_tokens(u.audio)]
     result["codes_used"] = round(len(set(codes)) / len(model.tokenizer.codebook), 4)
     everyone = [u for utterances in test.values() for u in utterances]
-    embeddings = [model.embed_speaker(u.audio) for u in everyone]
-    same, different = [], []
-    for i in range(len(everyone)):
-        for j in range(i + 1, len(everyone)):
-            score = float(embeddings[i] @ embeddings[j])
-            (same if everyone[i].speaker == everyone[j].speaker else different).append(score)
+    same, different = pair_scores([model.embed_speaker(u.audio) for u in everyone], [u.speaker for u in everyone],
+                                  lambda a, b: float(a @ b))
     if same and different:  # a smoke run's few utterances may have no pair of one voice
         result["speaker_eer"] = round(J.equal_error_rate(same, different), 4)
     ctc_mini = load_ctc(released("ctc-mini"))
@@ -300,29 +296,51 @@ def evaluate(directory, test: dict, limit: int | None = None, judges: bool = Tru
         if not made:
             raise ValueError(f"no held-out {language} voice has two utterances to serve as text and prompt; "
                              "raise n_test")
-        said = [audio for _, _, audio in made]
-        result[f"roundtrip_error_{language}"] = error_rate([reference(u) for u, _, _ in made], recognise(model, said),
-                                                           language)
-        if language == "en":
-            texts = [u.text for u, _, _ in made]
-            result["roundtrip_cer_en"] = error_rate(texts, ctc_mini.transcribe(said), "en")
-            result["roundtrip_cer_en_original"] = error_rate(texts, ctc_mini.transcribe([u.audio for u, _, _ in made]),
-                                                             "en")
-            if judges:
-                result["whisper_wer_en"] = round(J.word_error_rate(texts, J.transcribe(said)), 4)
-                result["whisper_wer_en_original"] = round(J.word_error_rate(texts, J.transcribe(
-                    [u.audio for u, _, _ in made])), 4)
+        result.update(judge_round_trip(model, made, language, ctc_mini, judges))
+    return result
+
+
+def pair_scores(embeddings: list, speakers: list[str], score) -> tuple[list[float], list[float]]:
+    """``score(a, b)`` of every pair of ``embeddings``, split into same-voice and different-voice pairs (what an equal
+    error rate reads). Used by :func:`evaluate` and notebook 07."""
+    same, different = [], []
+    for i in range(len(embeddings)):
+        for j in range(i + 1, len(embeddings)):
+            (same if speakers[i] == speakers[j] else different).append(score(embeddings[i], embeddings[j]))
+    return same, different
+
+
+def judge_round_trip(model: M.CosyVoiceMini, made: list, language: str, ctc_mini, judges: bool = True) -> dict:
+    """The round trip of ``made`` (:func:`synthesize_test`'s ``(utterance, prompt, audio)``) in ``language``, judged:
+    the S3 recogniser's error (``roundtrip_error_LANG``); in English ctc-mini's character error rate beside its floor on
+    the original speech; with ``judges``, Whisper tiny.en's WER (English) and the GE2E cosine of each synthesised
+    utterance to its prompt's voice, to the other voices, and of the original utterance to its prompt's voice (the
+    floor). Used by :func:`evaluate` and notebook 07."""
+    from ... import judges as J
+
+    said = [audio for _, _, audio in made]
+    result = {f"roundtrip_error_{language}": error_rate([reference(u) for u, _, _ in made], recognise(model, said),
+                                                        language)}
+    if language == "en":
+        texts = [u.text for u, _, _ in made]
+        originals = [u.audio for u, _, _ in made]
+        result["roundtrip_cer_en"] = error_rate(texts, ctc_mini.transcribe(said), "en")
+        result["roundtrip_cer_en_original"] = error_rate(texts, ctc_mini.transcribe(originals), "en")
         if judges:
-            to_prompt, to_other, original = [], [], []
-            voices = {p.speaker: J.speaker_embedding(p.audio) for _, p, _ in made}
-            for u, p, audio in made:
-                e = J.speaker_embedding(audio)
-                to_prompt.append(J.cosine(e, voices[p.speaker]))
-                to_other += [J.cosine(e, v) for s, v in voices.items() if s != p.speaker]
-                original.append(J.cosine(J.speaker_embedding(u.audio), voices[p.speaker]))
-            result[f"similarity_prompt_{language}"] = round(float(np.mean(to_prompt)), 4)
+            result["whisper_wer_en"] = round(J.word_error_rate(texts, J.transcribe(said)), 4)
+            result["whisper_wer_en_original"] = round(J.word_error_rate(texts, J.transcribe(originals)), 4)
+    if judges:
+        to_prompt, to_other, original = [], [], []
+        voices = {p.speaker: J.speaker_embedding(p.audio) for _, p, _ in made}
+        for u, p, audio in made:
+            e = J.speaker_embedding(audio)
+            to_prompt.append(J.cosine(e, voices[p.speaker]))
+            to_other += [J.cosine(e, v) for s, v in voices.items() if s != p.speaker]
+            original.append(J.cosine(J.speaker_embedding(u.audio), voices[p.speaker]))
+        result[f"similarity_prompt_{language}"] = round(float(np.mean(to_prompt)), 4)
+        if to_other:  # a few utterances may all be of one voice
             result[f"similarity_other_{language}"] = round(float(np.mean(to_other)), 4)
-            result[f"similarity_original_{language}"] = round(float(np.mean(original)), 4)
+        result[f"similarity_original_{language}"] = round(float(np.mean(original)), 4)
     return result
 
 
