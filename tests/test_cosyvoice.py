@@ -165,3 +165,16 @@ def test_cosyvoice_mini_refuses_bad_requests(tiny_model):
     with pytest.raises(ValueError, match="vocoder"):
         next(tiny_model.inference_sft("one", "en-us+m1", steps=1))
     tiny_model.vocoder = "hifigan"
+
+
+def test_frozen_parts_run_in_eval_mode_without_gradients_and_get_their_modes_back():
+    from helpers.core.training import frozen
+
+    dropout, linear = torch.nn.Dropout(0.5).train(), torch.nn.Linear(3, 3).eval()
+    with frozen(dropout, linear):
+        assert not dropout.training and not torch.is_grad_enabled()
+        assert not linear(torch.ones(1, 3)).requires_grad
+    assert dropout.training and not linear.training and torch.is_grad_enabled()
+    with pytest.raises(RuntimeError), frozen(dropout):
+        raise RuntimeError("a failing step")
+    assert dropout.training  # restored even when the block fails

@@ -1,8 +1,9 @@
 """Training plumbing shared by the notebooks that train models (03 onwards): length-bucketed batches,
-SpecAugment masking, a loop with a progress bar that returns the loss curve, and the learning-rate schedules (the
-notebooks' one-cycle, the zoo recipes' warm-up and cosine per stage)."""
+SpecAugment masking, a loop with a progress bar that returns the loss curve, the learning-rate schedules (the
+notebooks' one-cycle, the zoo recipes' warm-up and cosine per stage), and the frozen parts of a staged recipe."""
 from __future__ import annotations
 
+from contextlib import contextmanager
 from typing import Callable
 
 import numpy as np
@@ -84,3 +85,20 @@ def stage_rate(step: int, stages: tuple[int, ...], warmup: float, peaks: tuple[f
         i -= length
     rise = max(1, int(warmup * n))
     return peak * ((i + 1) / rise if i < rise else 0.5 * (1 + math.cos(math.pi * (i - rise) / max(1, n - rise))))
+
+
+@contextmanager
+def frozen(*parts):
+    """Runs the block with ``parts`` (modules trained by earlier stages of a staged recipe) in eval mode and without
+    gradients, then restores each one's mode. Used by the audioldm and cosyvoice recipes."""
+    import torch
+
+    modes = [part.training for part in parts]
+    for part in parts:
+        part.eval()
+    try:
+        with torch.no_grad():
+            yield
+    finally:
+        for part, mode in zip(parts, modes):
+            part.train(mode)

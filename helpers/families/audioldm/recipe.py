@@ -23,6 +23,7 @@ import torch
 from torch import nn
 
 from ...core.engine import RecipeFields
+from ...core.training import frozen
 from .. import released
 from ...data.sounds import make_sounds
 from . import clap, diffusion, sampling
@@ -127,11 +128,7 @@ class Objective(nn.Module):
         return self.denoising(mel, input_ids, attention_mask, drop)
 
     def denoising(self, mel, input_ids, attention_mask, drop):
-        frozen = (self.vae, self.text_encoder, self.audio_tower)
-        modes = [part.training for part in frozen]
-        for part in frozen:
-            part.eval()
-        with torch.no_grad():
+        with frozen(self.vae, self.text_encoder, self.audio_tower):
             latents = self.vae.encode(mel).latent_dist.sample()
             if self.latent_scale == 0:
                 self.latent_scale.fill_(1 / latents.std())
@@ -140,8 +137,6 @@ class Objective(nn.Module):
                       self.text_embeds(input_ids, attention_mask))
             empty = self.text_embeds(self.empty_ids, self.empty_mask).expand_as(wanted)
             condition = nn.functional.normalize(torch.where(drop[:, None], empty, wanted), dim=-1)
-        for part, mode in zip(frozen, modes):
-            part.train(mode)
         noise = torch.randn_like(latents)
         t = torch.randint(0, len(self.alpha_bar), (len(latents),), device=latents.device)
         noisy = diffusion.add_noise(latents, noise, t, self.alpha_bar)

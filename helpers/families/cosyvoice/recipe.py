@@ -22,6 +22,7 @@ import torch
 from torch import nn
 
 from ...core.engine import RecipeFields
+from ...core.training import frozen
 from .. import released
 from ...data.corpus import DIGITS, make_corpus
 from . import model as M
@@ -128,26 +129,20 @@ def collate(items: list[dict]) -> dict:
 class Objective(nn.Module):
     """The five stages' losses on one module, as the zoo's engine wants it: ``forward(**batch, stage=name)``. The
     parts trained by earlier stages are frozen (eval mode, no gradient) in later ones, and what they make of an
-    utterance — its tokens, its speaker embedding — is computed once and kept (:meth:`frozen`)."""
+    utterance — its tokens, its speaker embedding — is computed once and kept (:meth:`kept_inputs`)."""
 
     def __init__(self, model: M.CosyVoiceMini, crop_frames: int = 200):
         super().__init__()
         self.model, self.crop_frames, self.kept = model, crop_frames, {}
 
-    def frozen(self, mel, frames, index) -> tuple[list[torch.Tensor], torch.Tensor]:
+    def kept_inputs(self, mel, frames, index) -> tuple[list[torch.Tensor], torch.Tensor]:
         """The tokens and the speaker embedding of each utterance of the batch (by its ``index``)."""
         m, missing = self.model, [b for b, k in enumerate(index) if k not in self.kept]
         if missing:
-            parts = (m.tokenizer, m.speaker_encoder)
-            modes = [part.training for part in parts]
-            for part in parts:
-                part.eval()
-            with torch.no_grad():
+            with frozen(m.tokenizer, m.speaker_encoder):
                 rows = torch.tensor(missing, device=mel.device)
                 tokens, lengths, *_ = m.tokenizer.encode(mel[rows], frames[rows])
                 embedding = m.speaker_encoder(mel[rows], frames[rows])
-            for part, mode in zip(parts, modes):
-                part.train(mode)
             for j, b in enumerate(missing):
                 self.kept[index[b]] = (tokens[j, : int(lengths[j])], embedding[j])
         return [self.kept[k][0] for k in index], torch.stack([self.kept[k][1] for k in index])
@@ -159,7 +154,7 @@ class Objective(nn.Module):
             return m.tokenizer(mel, frames, text, text_lengths, quantized=stage == "tokenizer")
         if stage == "speaker":
             return m.speaker_encoder.loss(mel, frames, speaker)
-        tokens, embedding = self.frozen(mel, frames, index)
+        tokens, embedding = self.kept_inputs(mel, frames, index)
         if stage == "lm":
             return m.lm(embedding, [m.lm.text_tokens(t, lang) for t, lang in zip(texts, languages)],
                         [t.tolist() for t in tokens])
