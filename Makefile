@@ -48,7 +48,7 @@ smoke: ## every notebook with the smoke profile (seconds each)
 # --dist loadfile keeps each notebook's nbval cells (one kernel) and each tests/test_nbNN file on one worker.
 # (Not loadgroup: with pytest 9.2 and pytest-xdist 3.8 it ignores xdist_group marks, pytest-xdist#1386.)
 test: $(STAMP) ## the whole test suite: helpers, notebooks (smoke, sweeps, golden records) and nbval
-	$(PY) -m pytest -n $(JOBS) --dist loadfile
+	$(PY) -m pytest -n $(JOBS) --dist loadfile --durations=40
 
 lab: $(STAMP) ## JupyterLab on the project's environment, opening notebooks/
 	$(VENV)/bin/jupyter lab --notebook-dir=notebooks
