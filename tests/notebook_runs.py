@@ -16,13 +16,24 @@ def run_smoke(stem, out_dir, **extra):
     return result
 
 
-def smoke_meets_golden(stem, tmp_path):
-    golden.check(run_smoke(stem, tmp_path).records, golden.load(stem, "smoke"))
+_first_smoke_runs = {}
 
 
-def same_seed_same_records(stem, tmp_path):
-    first = run_smoke(stem, tmp_path / "first").records
-    second = run_smoke(stem, tmp_path / "second").records
+def first_smoke_run(stem, tmp_path_factory):
+    """The plain smoke run of ``stem``, made once per test worker: the golden check and the determinism check both
+    read it (``--dist loadfile`` keeps a notebook's tests on one worker), which saves a smoke run per notebook."""
+    if stem not in _first_smoke_runs:
+        _first_smoke_runs[stem] = run_smoke(stem, tmp_path_factory.mktemp(stem))
+    return _first_smoke_runs[stem]
+
+
+def smoke_meets_golden(stem, tmp_path_factory):
+    golden.check(first_smoke_run(stem, tmp_path_factory).records, golden.load(stem, "smoke"))
+
+
+def same_seed_same_records(stem, tmp_path_factory, tmp_path):
+    first = first_smoke_run(stem, tmp_path_factory).records
+    second = run_smoke(stem, tmp_path).records
     deterministic = {name for name in first if not golden.is_timing(name)}
     assert deterministic, "the notebook records nothing to compare"
     assert {n: first[n] for n in deterministic} == {n: second[n] for n in deterministic}
@@ -35,11 +46,11 @@ def standard_tests(stem):
         test_smoke_run_meets_golden_records, test_same_seed_gives_identical_records = standard_tests(STEM)
     """
     @pytest.mark.notebook
-    def test_smoke_run_meets_golden_records(tmp_path):
-        smoke_meets_golden(stem, tmp_path)
+    def test_smoke_run_meets_golden_records(tmp_path_factory):
+        smoke_meets_golden(stem, tmp_path_factory)
 
     @pytest.mark.notebook
-    def test_same_seed_gives_identical_records(tmp_path):
-        same_seed_same_records(stem, tmp_path)
+    def test_same_seed_gives_identical_records(tmp_path_factory, tmp_path):
+        same_seed_same_records(stem, tmp_path_factory, tmp_path)
 
     return test_smoke_run_meets_golden_records, test_same_seed_gives_identical_records
