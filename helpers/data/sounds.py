@@ -32,7 +32,7 @@ import numpy as np
 from ..core.audio import check_sample_rate, resample
 from ..core.cache import build_once, cache_dir
 from ..core.checks import check_number, check_whole, resolved_spec
-from ..core.runtime import progress
+from .clips import read_clips, write_clips
 from .corpus import DIGITS, WORDS
 from .speech import ESPEAK_SR, speak
 from .synth import arpeggio, chirp, chord, drum, noise
@@ -242,17 +242,6 @@ def _clip(spec: SoundSpec, split: str, index: int) -> Clip:
                 is_held_out(kind, value, echo), split, spec.sample_rate, audio)
 
 
-def _write(spec: SoundSpec, directory: Path) -> None:
-    rows, audio = [], {}
-    for split, n in (("train", spec.n_train), ("test", spec.n_test)):
-        for i in progress(range(n), desc=f"rendering {split} sounds"):
-            clip = _clip(spec, split, i)
-            audio[clip.id] = np.round(clip.audio * 32767).astype(np.int16)
-            rows.append({k: v for k, v in dataclasses.asdict(clip).items() if k != "audio"})
-    np.savez(directory / "audio.npz", **audio)
-    (directory / "manifest.jsonl").write_text("".join(json.dumps(row) + "\n" for row in rows))
-
-
 @dataclass
 class Sounds:
     """A generated sound corpus: the two splits as lists of :class:`Clip`, and where it is cached."""
@@ -271,8 +260,8 @@ class Sounds:
 def make_sounds(spec: SoundSpec | None = None, **fields) -> Sounds:
     """Renders (or loads from the cache) the sound corpus of ``spec``, or of ``SoundSpec(**fields)``."""
     spec = resolved_spec(SoundSpec, spec, fields)
-    path = build_once(cache_dir("sounds", spec.digest()), lambda directory: _write(spec, directory))
-    rows = [json.loads(line) for line in (path / "manifest.jsonl").read_text().splitlines()]
-    with np.load(path / "audio.npz") as audio:
-        clips = [Clip(**row, audio=audio[row["id"]].astype(np.float32) / 32767) for row in rows]
-    return Sounds(spec, path, [c for c in clips if c.split == "train"], [c for c in clips if c.split == "test"])
+    path = build_once(cache_dir("sounds", spec.digest()),
+                      lambda directory: write_clips(directory, {"train": spec.n_train, "test": spec.n_test},
+                                                    lambda split, i: _clip(spec, split, i), noun="sounds"))
+    splits = read_clips(path, Clip)
+    return Sounds(spec, path, splits.get("train", []), splits.get("test", []))
