@@ -177,18 +177,19 @@ def generate(model, processor_, captions: list[str], melody: MelodyMemory | None
     steps = int(round(seconds * frame_rate)) + model.decoder.config.num_codebooks - 1
     out = []
     for b, start in enumerate(range(0, len(captions), batch_size)):
-        inputs = processor_(text=list(captions[start:start + batch_size]), padding=True, return_tensors="pt")
+        inputs = processor_(text=list(captions[start:start + batch_size]), padding=True, return_tensors="pt").to(
+            model.device)
         torch.manual_seed(seed * 10_000 + b)
         if frames is None:
             audio = model.generate(**inputs, max_new_tokens=steps, **generation)
         else:
             with torch.no_grad():
                 states, mask = memory(model, melody, inputs.input_ids, inputs.attention_mask,
-                                      torch.as_tensor(frames[start:start + batch_size]))
+                                      torch.as_tensor(frames[start:start + batch_size]).to(model.device))
             scale = generation.get("guidance_scale", model.generation_config.guidance_scale)
             if scale is not None and scale > 1:  # the unconditional half: the empty memory
                 states, mask = torch.cat([states, torch.zeros_like(states)]), torch.cat([mask, torch.zeros_like(mask)])
             audio = model.generate(inputs.input_ids, attention_mask=mask, max_new_tokens=steps,
                                    encoder_outputs=BaseModelOutput(last_hidden_state=states), **generation)
-        out.append(audio[:, 0, : int(seconds * model.config.audio_encoder.sampling_rate)].numpy())
+        out.append(audio[:, 0, : int(seconds * model.config.audio_encoder.sampling_rate)].float().cpu().numpy())
     return np.concatenate(out)
