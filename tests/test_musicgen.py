@@ -122,3 +122,10 @@ def test_the_miniature_builds_saves_and_loads_with_its_processor(tmp_path):
     torch.manual_seed(0)
     audio = loaded.generate(**inputs, max_new_tokens=10)
     assert audio.shape[:2] == (1, 1) and torch.isfinite(audio).all()
+
+
+def test_generate_refuses_a_length_its_decoder_cannot_hold(tmp_path):
+    tokenizer = M.train_tokenizer(music.every_caption(), tmp_path / "t")
+    model, _ = M.build(tokenizer, C.build(num_filters=4), seed=0)
+    with pytest.raises(ValueError, match=r"seconds=60: this model generates between 0.02 and 10.16 s"):
+        M.generate(model, M.processor(tokenizer), ["a slow C major chord on piano"], seconds=60)

@@ -175,6 +175,10 @@ def generate(model, processor_, captions: list[str], melody: MelodyMemory | None
 
     frame_rate = model.config.audio_encoder.frame_rate
     steps = int(round(seconds * frame_rate)) + model.decoder.config.num_codebooks - 1
+    longest = (model.decoder.config.max_position_embeddings - model.decoder.config.num_codebooks) / frame_rate
+    if not 1 / frame_rate <= seconds <= longest:
+        raise ValueError(f"seconds={seconds!r}: this model generates between {1 / frame_rate:g} and {longest:.2f} s "
+                         f"(its decoder has {model.decoder.config.max_position_embeddings} positions)")
     out = []
     for b, start in enumerate(range(0, len(captions), batch_size)):
         inputs = processor_(text=list(captions[start:start + batch_size]), padding=True, return_tensors="pt").to(

@@ -197,14 +197,15 @@ def codec_quality(codec, audio, codebooks: int | None = None) -> dict:
 
 def frechet(generated, real, reference) -> tuple[float, float]:
     """The Fréchet distance of ``generated`` to ``real`` clips in the zoo sound classifier's embedding (their first
-    :data:`JUDGE_SECONDS`), and of other ``reference`` real clips to them: the floor."""
+    :data:`JUDGE_SECONDS`, shorter clips padded with silence), and of other ``reference`` real clips to them: the floor."""
     from .. import released
     from ..audioldm.classifier import frechet_distance, load, predict
 
     judge = load(released("sound-classifier-mini"))
     n = int(JUDGE_SECONDS * C.SAMPLE_RATE)
     with torch.no_grad():
-        embed = [predict(judge, [a[:n] for a in audio])["embedding"] for audio in (generated, real, reference)]
+        embed = [predict(judge, [np.pad(a[:n], (0, max(0, n - len(a)))) for a in audio])["embedding"]
+                 for audio in (generated, real, reference)]
     return frechet_distance(embed[0], embed[1]), frechet_distance(embed[2], embed[1])
 
 
