@@ -1,15 +1,29 @@
-"""Captioned clip corpora on disk, shared by the sound corpus (notebook 08) and the music corpus (notebook 09):
-clips rendered one by one into ``audio.npz`` (16-bit) beside a ``manifest.jsonl`` of their other fields."""
+"""Captioned clip corpora, shared by the sound corpus (notebook 08) and the music corpus (notebook 09): clips rendered
+one by one into ``audio.npz`` (16-bit) beside a ``manifest.jsonl`` of their other fields, cached under a hash of the
+corpus' spec."""
 from __future__ import annotations
 
 import dataclasses
 import json
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
 import numpy as np
 
+from ..core.cache import build_once, cache_dir
 from ..core.runtime import progress
+
+
+def check_split_sizes(n_train, n_test, maximum: int) -> None:
+    """Refuses split sizes that are not whole numbers, or that add up to more than ``maximum`` clips."""
+    from ..core.checks import check_whole
+
+    for name, value in (("n_train", n_train), ("n_test", n_test)):
+        check_whole(value, f"{name} (clips per split)")
+    if n_train + n_test > maximum:
+        raise ValueError(f"n_train + n_test = {n_train + n_test} is more than {maximum} clips; generate a smaller "
+                         "corpus")
 
 
 def write_clips(directory: Path, counts: dict[str, int], render: Callable[[str, int], object],
@@ -35,3 +49,29 @@ def read_clips(path: Path, make: Callable[..., object]) -> dict[str, list]:
         for row in rows:
             splits.setdefault(row["split"], []).append(make(**row, audio=audio[row["id"]].astype(np.float32) / 32767))
     return splits
+
+
+@dataclass
+class Captioned:
+    """A generated captioned corpus: its spec, where it is cached, and the two splits as lists of clips."""
+
+    spec: object
+    path: Path
+    train: list
+    test: list
+
+    def summary(self) -> str:
+        held_out = sum(c.held_out for c in self.test)
+        return (f"train: {len(self.train)} clips · test: {len(self.test)} clips ({held_out} of held-out "
+                f"combinations) · {len({c.caption for c in self.train + self.test})} distinct captions")
+
+
+def load_corpus(kind: type, spec, folder: str, render: Callable[[object, str, int], object],
+                clip: Callable[..., object]):
+    """``kind`` (a :class:`Captioned`) of ``spec``: clip ``i`` of a split is ``render(spec, split, i)``, rendered once
+    into ``.cache/<folder>/<spec.digest()>`` and read back as ``clip`` objects."""
+    path = build_once(cache_dir(folder, spec.digest()),
+                      lambda directory: write_clips(directory, {"train": spec.n_train, "test": spec.n_test},
+                                                    lambda split, i: render(spec, split, i), noun=folder))
+    splits = read_clips(path, clip)
+    return kind(spec, path, splits.get("train", []), splits.get("test", []))

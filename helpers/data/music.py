@@ -25,14 +25,12 @@ import dataclasses
 import hashlib
 import json
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import numpy as np
 
 from ..core.audio import check_sample_rate
-from ..core.cache import build_once, cache_dir
 from ..core.checks import check_number, check_whole, resolved_spec
-from .clips import read_clips, write_clips
+from .clips import Captioned, check_split_sizes, load_corpus
 from .synth import drum
 
 MUSIC_VERSION = 1  # bump when generation changes, so that cached corpora are rebuilt
@@ -185,11 +183,7 @@ class MusicSpec:
     hold_out: bool = True
 
     def resolved(self) -> "MusicSpec":
-        for name in ("n_train", "n_test"):
-            check_whole(getattr(self, name), f"{name} (clips per split)")
-        if self.n_train + self.n_test > MAX_CLIPS:
-            raise ValueError(f"n_train + n_test = {self.n_train + self.n_test} is more than {MAX_CLIPS} clips; "
-                             "generate a smaller corpus")
+        check_split_sizes(self.n_train, self.n_test, MAX_CLIPS)
         check_number(self.seconds, "seconds (clip length)", minimum=0.5, maximum=10.0)
         check_number(self.melody, "melody (fraction of clips with a melody)", minimum=0.0, maximum=1.0)
         check_number(self.drums, "drums (fraction of clips with drums)", minimum=0.0, maximum=1.0)
@@ -216,26 +210,10 @@ def _clip(spec: MusicSpec, split: str, index: int) -> Clip:
                 spec.sample_rate, audio)
 
 
-@dataclass
-class Music:
-    """A generated music corpus: the two splits as lists of :class:`Clip`, and where it is cached."""
-
-    spec: MusicSpec
-    path: Path
-    train: list[Clip]
-    test: list[Clip]
-
-    def summary(self) -> str:
-        held_out = sum(c.held_out for c in self.test)
-        return (f"train: {len(self.train)} clips · test: {len(self.test)} clips ({held_out} of held-out "
-                f"combinations) · {len({c.caption for c in self.train + self.test})} distinct captions")
+class Music(Captioned):
+    """A generated music corpus: ``spec``, ``path`` (its cache), the ``train`` and ``test`` lists of :class:`Clip`."""
 
 
 def make_music(spec: MusicSpec | None = None, **fields) -> Music:
     """Renders (or loads from the cache) the music corpus of ``spec``, or of ``MusicSpec(**fields)``."""
-    spec = resolved_spec(MusicSpec, spec, fields)
-    path = build_once(cache_dir("music", spec.digest()),
-                      lambda directory: write_clips(directory, {"train": spec.n_train, "test": spec.n_test},
-                                                    lambda split, i: _clip(spec, split, i), noun="music"))
-    splits = read_clips(path, Clip)
-    return Music(spec, path, splits.get("train", []), splits.get("test", []))
+    return load_corpus(Music, resolved_spec(MusicSpec, spec, fields), "music", _clip, Clip)
