@@ -43,6 +43,12 @@ def test_the_rvq_learns_its_codebooks_and_exports_them_to_transformers_encodec()
     assert torch.equal(codec.quantizer.encode(data), codes), "transformers' EnCodec quantizer picks the same codes"
     with pytest.raises(ValueError, match="codebooks"):
         rvq.ResidualVQ(2, 16, codec.config.codebook_dim).export(codec.quantizer)
+    audio = torch.randn(2, 3200).numpy()  # any count of codebooks, not only the config's bandwidths
+    every = C.encode(codec, audio)
+    assert torch.equal(C.encode(codec, audio, 3), every[:, :3]) and C.decode(codec, every[:, :3]).shape == (2, 3200)
+    too_many = codec.config.num_quantizers + 1
+    with pytest.raises(ValueError, match=f"n={too_many}"):
+        C.encode(codec, audio, too_many)
 
 
 def test_straight_through_gradients_reach_the_encoder():

@@ -42,6 +42,17 @@ def build(seed: int = 0, **changes):
     return codec
 
 
+def randomize_codebooks(codec, seed: int = 0):
+    """Gives ``codec``'s codebooks random codewords (standard normal, from ``seed``), for random-weight codecs
+    (notebook 09's ``model_id="scratch"``, the planted hub checkpoint): transformers initialises them to zeros, and a
+    codec whose codewords are all zero decodes silence whatever the codes."""
+    generator = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for layer in codec.quantizer.layers:
+            layer.codebook.embed.copy_(torch.randn(layer.codebook.embed.shape, generator=generator))
+    return codec
+
+
 def bitrate(frame_rate: float, codebooks: int, codebook_size: int) -> float:
     """Bits per second of a codec's codes: frames per second × codebooks × log2(codebook size)."""
     return frame_rate * codebooks * math.log2(codebook_size)
@@ -102,11 +113,14 @@ class Autoencoder(nn.Module):
 @torch.no_grad()
 def encode(codec, audio, n: int | None = None) -> torch.Tensor:
     """Codes ``(B, n, frames)`` of ``audio`` ``(B, samples)`` or a list of equal-length clips, with the first ``n``
-    codebooks (default all), through transformers' ``EncodecModel.encode``."""
+    codebooks (default all), through transformers' ``EncodecModel.encode``. The first ``n`` codes of residual
+    quantization do not depend on the later codebooks, so the codes are taken at the codec's full bandwidth and cut:
+    transformers 5.23 accepts only the bandwidths of ``config.target_bandwidths`` (MusicGen's EnCodec: 2.2 kbit/s)."""
     audio = torch.as_tensor(np.asarray(audio), dtype=torch.float32)
     n = n or codec.config.num_quantizers
-    bandwidth = bitrate(codec.config.frame_rate, n, codec.config.codebook_size) / 1000
-    return codec.encode(audio[:, None], bandwidth=bandwidth).audio_codes[0]
+    if not 1 <= n <= codec.config.num_quantizers:
+        raise ValueError(f"n={n!r}: this codec has {codec.config.num_quantizers} codebooks")
+    return codec.encode(audio[:, None], bandwidth=max(codec.config.target_bandwidths)).audio_codes[0][:, :n]
 
 
 @torch.no_grad()

@@ -277,7 +277,8 @@ def build_scratch(directory, seed: int = 0) -> None:
 
     with tempfile.TemporaryDirectory() as folder:
         tokenizer = M.train_tokenizer(every_caption(), folder)
-    model, melody = M.build(tokenizer, C.build(seed=seed, num_filters=Recipe.codec_filters), seed=seed)
+    codec = C.randomize_codebooks(C.build(seed=seed, num_filters=Recipe.codec_filters), seed)
+    model, melody = M.build(tokenizer, codec, seed=seed)
     M.save(model, melody, M.processor(tokenizer), directory)
 
 
