@@ -36,7 +36,8 @@ RECIPES = {"whisper-mini": "helpers.families.whisper.recipe", "enhancer-mini": "
            "ctc-mini": "helpers.families.ctc", "u2-mini": "helpers.families.u2",
            "wav2vec2-mini": "helpers.families.wav2vec2.recipe", "sensevoice-mini": "helpers.families.sensevoice.recipe",
            "sound-classifier-mini": "helpers.families.audioldm.classifier", "hifigan-mini": "helpers.families.vocoder",
-           "audioldm-mini": "helpers.families.audioldm.recipe", "cosyvoice-mini": "helpers.families.cosyvoice.recipe"}
+           "audioldm-mini": "helpers.families.audioldm.recipe", "cosyvoice-mini": "helpers.families.cosyvoice.recipe",
+           "musicgen-mini": "helpers.families.musicgen.recipe"}
 # packaged real model → "module:function" that converts it once into a directory (see the module docstring)
 PACKAGED = {"tiny.en": "helpers.families.whisper.packaged:convert_tiny_en"}
 KINDS = ("zoo", "scratch", "packaged", "local", "hub")

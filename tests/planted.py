@@ -190,3 +190,36 @@ def plant_cosyvoice(hf_home: Path, repo: str = "someone/cosyvoice-mini") -> Path
     snapshot = snapshot_folder(hf_home, repo)
     recipe.build_scratch(snapshot)
     return snapshot
+
+
+def plant_musicgen(hf_home: Path, repo: str = "facebook/musicgen-small") -> Path:
+    """``facebook/musicgen-small`` as the hub holds it — ``MusicgenForConditionalGeneration.save_pretrained`` plus the
+    ``MusicgenProcessor`` files — with the real structure (a T5 text encoder with T5's vocabulary size; EnCodec at
+    32 kHz, hop 8·5·4·4 = 640 samples, 4 codebooks of 2048 at 2.2 kbit/s; a decoder over 4 codebooks of 2048 codes,
+    pad and BOS 2048; its generation config) and random weights at small widths (the real model is 2.4 GB in float32).
+    Its tokenizer is our word-level sentencepiece vocabulary (the real one cannot be had offline). Returns the
+    snapshot."""
+    import tempfile
+
+    import torch
+    from transformers import EncodecFeatureExtractor, MusicgenProcessor
+
+    from helpers.data.music import every_caption
+    from helpers.families.musicgen import codec as C
+    from helpers.families.musicgen import model as M
+
+    snapshot = snapshot_folder(hf_home, repo)
+    tokenizer = M.train_tokenizer(every_caption(), tempfile.mkdtemp())
+    codec = C.build(sampling_rate=32_000, upsampling_ratios=[8, 5, 4, 4], codebook_size=2048, target_bandwidths=[2.2],
+                    num_filters=4, hidden_size=16, num_lstm_layers=2, use_conv_shortcut=False)
+    C.randomize_codebooks(codec)
+    torch.manual_seed(0)
+    model, _ = M.build(tokenizer, codec, hidden_size=32, num_hidden_layers=2, num_attention_heads=2, ffn_dim=64,
+                       max_position_embeddings=2048, activation_dropout=0.0)
+    model.text_encoder.resize_token_embeddings(32_128, mean_resizing=False)
+    model.config.text_encoder.vocab_size = 32_128
+    model.generation_config.update(max_length=1500, top_k=250, guidance_scale=3.0, do_sample=True)
+    processor = MusicgenProcessor(feature_extractor=EncodecFeatureExtractor(feature_size=1, sampling_rate=32_000),
+                                  tokenizer=tokenizer)
+    M.save(model, None, processor, snapshot, dtype=torch.float32)
+    return snapshot

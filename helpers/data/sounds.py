@@ -25,14 +25,12 @@ import hashlib
 import json
 from dataclasses import dataclass, field
 from functools import lru_cache
-from pathlib import Path
 
 import numpy as np
 
 from ..core.audio import check_sample_rate, resample
-from ..core.cache import build_once, cache_dir
 from ..core.checks import check_number, check_whole, resolved_spec
-from ..core.runtime import progress
+from .clips import Captioned, check_split_sizes, load_corpus
 from .corpus import DIGITS, WORDS
 from .speech import ESPEAK_SR, speak
 from .synth import arpeggio, chirp, chord, drum, noise
@@ -201,11 +199,7 @@ class SoundSpec:
         unknown = [k for k in kinds if k not in KINDS]
         if not kinds or unknown:
             raise ValueError(f"kinds {list(kinds)} must be a non-empty selection of {', '.join(KINDS)}")
-        for name in ("n_train", "n_test"):
-            check_whole(getattr(self, name), f"{name} (clips per split)")
-        if self.n_train + self.n_test > MAX_CLIPS:
-            raise ValueError(f"n_train + n_test = {self.n_train + self.n_test} is more than {MAX_CLIPS} clips; "
-                             "generate a smaller corpus")
+        check_split_sizes(self.n_train, self.n_test, MAX_CLIPS)
         check_number(self.seconds, "seconds (clip length)", minimum=0.5, maximum=10.0)
         check_sample_rate(self.sample_rate)
         return dataclasses.replace(self, kinds=kinds)
@@ -242,37 +236,10 @@ def _clip(spec: SoundSpec, split: str, index: int) -> Clip:
                 is_held_out(kind, value, echo), split, spec.sample_rate, audio)
 
 
-def _write(spec: SoundSpec, directory: Path) -> None:
-    rows, audio = [], {}
-    for split, n in (("train", spec.n_train), ("test", spec.n_test)):
-        for i in progress(range(n), desc=f"rendering {split} sounds"):
-            clip = _clip(spec, split, i)
-            audio[clip.id] = np.round(clip.audio * 32767).astype(np.int16)
-            rows.append({k: v for k, v in dataclasses.asdict(clip).items() if k != "audio"})
-    np.savez(directory / "audio.npz", **audio)
-    (directory / "manifest.jsonl").write_text("".join(json.dumps(row) + "\n" for row in rows))
-
-
-@dataclass
-class Sounds:
-    """A generated sound corpus: the two splits as lists of :class:`Clip`, and where it is cached."""
-
-    spec: SoundSpec
-    path: Path
-    train: list[Clip]
-    test: list[Clip]
-
-    def summary(self) -> str:
-        held_out = sum(c.held_out for c in self.test)
-        return (f"train: {len(self.train)} clips · test: {len(self.test)} clips ({held_out} of held-out "
-                f"combinations) · {len({c.caption for c in self.train + self.test})} distinct captions")
+class Sounds(Captioned):
+    """A generated sound corpus: ``spec``, ``path`` (its cache), the ``train`` and ``test`` lists of :class:`Clip`."""
 
 
 def make_sounds(spec: SoundSpec | None = None, **fields) -> Sounds:
     """Renders (or loads from the cache) the sound corpus of ``spec``, or of ``SoundSpec(**fields)``."""
-    spec = resolved_spec(SoundSpec, spec, fields)
-    path = build_once(cache_dir("sounds", spec.digest()), lambda directory: _write(spec, directory))
-    rows = [json.loads(line) for line in (path / "manifest.jsonl").read_text().splitlines()]
-    with np.load(path / "audio.npz") as audio:
-        clips = [Clip(**row, audio=audio[row["id"]].astype(np.float32) / 32767) for row in rows]
-    return Sounds(spec, path, [c for c in clips if c.split == "train"], [c for c in clips if c.split == "test"])
+    return load_corpus(Sounds, resolved_spec(SoundSpec, spec, fields), "sounds", _clip, Clip)

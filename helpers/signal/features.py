@@ -143,3 +143,33 @@ def mfcc(y, sr: int, n_mfcc: int = 13, n_fft: int = 512, hop_length: int = 160, 
     """Mel-frequency cepstral coefficients ``(n_mfcc, n_frames)``: the DCT-II of the log-mel spectrum."""
     check_whole(n_mfcc, "n_mfcc", maximum=check_whole(n_mels, "n_mels"))
     return dct_matrix(n_mfcc, n_mels) @ log_mel(y, sr, n_fft, hop_length, n_mels, fmin, fmax)
+
+
+def chroma_filterbank(sr: int, n_fft: int, center_octave: float = 5.0, octave_width: float = 2.0) -> np.ndarray:
+    """Pitch-class filters, shape ``(12, 1 + n_fft//2)``, row 0 = C, as ``librosa.filters.chroma`` (tuning 0).
+
+    Each FFT bin above 0 Hz sits at a fractional pitch (in semitones); its weight for pitch class c is a Gaussian
+    bump in the distance from the bin's pitch to the nearest c (width: half the bin's spacing in semitones, at
+    least half a semitone), each bin's 12 weights scaled to unit length, then the bins weighted by a Gaussian over
+    octaves centred ``center_octave`` octaves above A0 (27.5 Hz: 880 Hz), ``octave_width`` octaves wide.
+    The 0 Hz bin is given a pitch 1.5 octaves below the first bin, as librosa does. Used by notebook 09.
+    """
+    sr = check_sample_rate(sr)
+    n_fft = check_whole(n_fft, "n_fft (e.g. 2048)", minimum=2)
+    hz = np.arange(1, n_fft) * sr / n_fft  # the first bins of the full spectrum, as librosa reckons them
+    semitones = 12 * np.log2(hz / 27.5)  # above A0
+    semitones = np.concatenate([[semitones[0] - 18.0], semitones])  # the 0 Hz bin, made up
+    spacing = np.append(np.maximum(np.diff(semitones), 1.0), 1.0)
+    distance = (semitones[None, :] - np.arange(12)[:, None] + 6 + 120) % 12 - 6  # to each class, in [-6, 6)
+    weights = np.exp(-0.5 * (2 * distance / spacing) ** 2)
+    weights /= np.linalg.norm(weights, axis=0, keepdims=True)
+    weights *= np.exp(-0.5 * ((semitones / 12 - center_octave) / octave_width) ** 2)
+    return np.roll(weights, -3, axis=0)[:, : 1 + n_fft // 2]  # rows counted from A → from C
+
+
+def chroma(y, sr: int, n_fft: int = 2048, hop_length: int = 320) -> np.ndarray:
+    """Chromagram ``(12, n_frames)``: the pitch-class filters · |STFT|², each frame scaled to peak 1 (as
+    ``librosa.feature.chroma_stft(tuning=0)``). Notebook 09 scores chords, keys and melodies with it."""
+    power = np.abs(stft(y, n_fft=n_fft, hop_length=hop_length)) ** 2
+    energy = chroma_filterbank(sr, n_fft) @ power
+    return energy / np.maximum(energy.max(axis=0, keepdims=True), np.finfo(float).tiny)
