@@ -212,7 +212,6 @@ def plant_musicgen(hf_home: Path, repo: str = "facebook/musicgen-small") -> Path
     tokenizer = M.train_tokenizer(every_caption(), tempfile.mkdtemp())
     codec = C.build(sampling_rate=32_000, upsampling_ratios=[8, 5, 4, 4], codebook_size=2048, target_bandwidths=[2.2],
                     num_filters=4, hidden_size=16, num_lstm_layers=2, use_conv_shortcut=False)
-    C.randomize_codebooks(codec)
     torch.manual_seed(0)
     model, _ = M.build(tokenizer, codec, hidden_size=32, num_hidden_layers=2, num_attention_heads=2, ffn_dim=64,
                        max_position_embeddings=2048, activation_dropout=0.0)

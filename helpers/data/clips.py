@@ -12,13 +12,12 @@ from typing import Callable
 import numpy as np
 
 from ..core.cache import build_once, cache_dir
+from ..core.checks import check_whole
 from ..core.runtime import progress
 
 
 def check_split_sizes(n_train, n_test, maximum: int) -> None:
     """Refuses split sizes that are not whole numbers, or that add up to more than ``maximum`` clips."""
-    from ..core.checks import check_whole
-
     for name, value in (("n_train", n_train), ("n_test", n_test)):
         check_whole(value, f"{name} (clips per split)")
     if n_train + n_test > maximum:

@@ -24,7 +24,10 @@ MEL_SCALES = (512, 1024, 2048)  # n_fft of the three log-mel losses (hop n_fft/4
 
 
 def build(seed: int = 0, **changes):
-    """A random-initialised codec (``EncodecModel``) of :data:`MINI`'s config with ``changes``."""
+    """A random-initialised codec (``EncodecModel``) of :data:`MINI`'s config with ``changes``, its codebooks
+    random too (standard normal, from ``seed``): transformers initialises them to zeros, and a codec whose codewords
+    are all zero decodes silence whatever the codes (``model_id="scratch"``, the planted hub checkpoint). A trained
+    codec's codebooks are the recipe's, exported over these."""
     from transformers import EncodecConfig, EncodecModel
 
     torch.manual_seed(seed)
@@ -39,15 +42,7 @@ def build(seed: int = 0, **changes):
                 parameter.fill_(1.0)
             elif name.endswith("bias") and "lstm" not in name:
                 parameter.zero_()
-    return codec
-
-
-def randomize_codebooks(codec, seed: int = 0):
-    """Gives ``codec``'s codebooks random codewords (standard normal, from ``seed``), for random-weight codecs
-    (notebook 09's ``model_id="scratch"``, the planted hub checkpoint): transformers initialises them to zeros, and a
-    codec whose codewords are all zero decodes silence whatever the codes."""
-    generator = torch.Generator().manual_seed(seed)
-    with torch.no_grad():
+        generator = torch.Generator().manual_seed(seed)  # its own: the recipe's random draws stay as they were
         for layer in codec.quantizer.layers:
             layer.codebook.embed.copy_(torch.randn(layer.codebook.embed.shape, generator=generator))
     return codec

@@ -180,7 +180,7 @@ JUDGE_SECONDS = 1.28  # the sound classifier whose embedding the Fréchet distan
 
 def codec_quality(codec, audio, codebooks: int | None = None) -> dict:
     """The codec's reconstructions of ``audio`` (equal-length clips at its rate) from its first ``codebooks``
-    codebooks (default all): SI-SNR (dB), log-mel L1, how often the chord read from the reconstruction is the one read
+    codebooks (default all): SI-SDR (dB), log-mel L1, how often the chord read from the reconstruction is the one read
     from the original, and the fraction of chroma frames whose dominant pitch class survives."""
     from ...data.synth import si_sdr_db
     from ...signal.features import chroma
@@ -277,8 +277,7 @@ def build_scratch(directory, seed: int = 0) -> None:
 
     with tempfile.TemporaryDirectory() as folder:
         tokenizer = M.train_tokenizer(every_caption(), folder)
-    codec = C.randomize_codebooks(C.build(seed=seed, num_filters=Recipe.codec_filters), seed)
-    model, melody = M.build(tokenizer, codec, seed=seed)
+    model, melody = M.build(tokenizer, C.build(seed=seed, num_filters=Recipe.codec_filters), seed=seed)
     M.save(model, melody, M.processor(tokenizer), directory)
 
 
