@@ -28,17 +28,18 @@ FRONTEND = {"fs": 16000, "window": "hamming", "n_mels": 80, "frame_length": 25, 
             "lfr_n": 6, "dither": 0.0}
 
 
-def mini_config(d_model: int = 128, heads: int = 4, ffn: int = 512, blocks: int = 6, tp_blocks: int = 2) -> dict:
+def mini_config(d_model: int = 128, heads: int = 4, ffn: int = 512, blocks: int = 6, tp_blocks: int = 2,
+                dropout: float = 0.1) -> dict:
     """``config.yaml`` of a miniature: the real SenseVoiceSmall's sections and encoder type (SAN-M blocks: attention
     with a memory convolution of kernel 11), with width ``d_model`` and ``blocks`` + ``tp_blocks`` layers instead of
-    512 and 50 + 20."""
+    512 and 50 + 20; ``dropout`` (the real model's 0.1) in every place the real config has it."""
     return {
         "model": "SenseVoiceSmall",
         "model_conf": {"length_normalized_loss": True, "sos": 1, "eos": 2, "ignore_id": -1},
         "encoder": "SenseVoiceEncoderSmall",
         "encoder_conf": {"output_size": d_model, "attention_heads": heads, "linear_units": ffn, "num_blocks": blocks,
-                         "tp_blocks": tp_blocks, "dropout_rate": 0.1, "positional_dropout_rate": 0.1,
-                         "attention_dropout_rate": 0.1, "input_layer": "pe",
+                         "tp_blocks": tp_blocks, "dropout_rate": dropout, "positional_dropout_rate": dropout,
+                         "attention_dropout_rate": dropout, "input_layer": "pe",
                          "pos_enc_class": "SinusoidalPositionEncoder", "normalize_before": True, "kernel_size": 11,
                          "sanm_shfit": 0, "selfattention_layer_type": "sanm"},
         "specaug": "SpecAugLFR",
