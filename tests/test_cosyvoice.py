@@ -178,3 +178,22 @@ def test_frozen_parts_run_in_eval_mode_without_gradients_and_get_their_modes_bac
     with pytest.raises(RuntimeError), frozen(dropout):
         raise RuntimeError("a failing step")
     assert dropout.training  # restored even when the block fails
+
+
+def test_the_prior_loss_is_the_mean_squared_error_of_mu_to_the_mel():
+    """With ``prior`` = w the flow's loss grows by exactly w × the masked MSE of μ to the normalised mel, padding
+    excluded; without it the loss is the CFM loss alone."""
+    torch.manual_seed(0)
+    flow = F.FlowDecoder(codebook=8, speaker_dim=4, n_mels=6, d_model=16, encoder=1, layers=1)
+    mel, frames = torch.randn(2, 12, 6), torch.tensor([12, 8])
+    tokens, lengths = torch.randint(0, 8, (2, 3)), torch.tensor([3, 2])
+    args = (mel, frames, tokens, lengths, torch.randn(2, 4), torch.tensor([0, 2]), torch.tensor([False, True]))
+    torch.manual_seed(1)
+    plain, plain_info = flow(*args)
+    torch.manual_seed(1)
+    with_prior, info = flow(*args, prior=0.5)
+    mu, x1 = flow.mu(tokens, lengths, 12), flow.normalize(mel)
+    mask = torch.arange(12)[None, :] < frames[:, None]
+    expected = ((mu - x1) ** 2)[mask].mean()
+    assert "prior" not in plain_info and torch.allclose(info["prior"], expected)
+    assert torch.allclose(with_prior, plain + 0.5 * expected)

@@ -112,21 +112,28 @@ class FlowDecoder(nn.Module):
             h = block(h, padding)
         return self.out(h)
 
-    def forward(self, mel, frames, tokens, token_lengths, speaker, prompt_frames, drop):
+    def forward(self, mel, frames, tokens, token_lengths, speaker, prompt_frames, drop, prior: float = 0.0):
         """The CFM loss of a batch: ``mel`` ``(B, T, 80)`` (natural log), the first ``prompt_frames`` of each item
-        given as the prompt (and left out of the loss), the conditions dropped where ``drop`` (for guidance)."""
+        given as the prompt (and left out of the loss), the conditions dropped where ``drop`` (for guidance). With
+        ``prior`` > 0, plus ``prior`` × the mean squared error of μ to the normalised mel (Grad-TTS's prior loss):
+        it makes the tokens' encoding a mel on its own, which the flow then only refines."""
         x1 = self.normalize(mel)
         index = torch.arange(x1.shape[1], device=x1.device)[None, :]
         padding = index >= frames[:, None]
         in_prompt = index < prompt_frames[:, None]
         keep = (~drop).float()[:, None, None]
-        mu = self.mu(tokens, token_lengths, x1.shape[1]) * keep
+        mu = self.mu(tokens, token_lengths, x1.shape[1])
         prompt = x1 * in_prompt[..., None] * keep
         t = torch.rand(len(x1), device=x1.device)
         xt, u = ot_path(torch.randn_like(x1), x1, t)
-        v = self.velocity(xt, t, mu, speaker * keep[:, 0], prompt, padding)
+        v = self.velocity(xt, t, mu * keep, speaker * keep[:, 0], prompt, padding)
         loss = cfm_loss(v, u, ~padding & ~in_prompt)
-        return loss, {"cfm": loss.detach()}
+        info = {"cfm": loss.detach()}
+        if prior:
+            prior_loss = cfm_loss(mu, x1, ~padding)  # the same masked mean squared error, of μ to the mel
+            info["prior"] = prior_loss.detach()
+            loss = loss + prior * prior_loss
+        return loss, info
 
     @torch.no_grad()
     def sample(self, tokens: torch.Tensor, speaker: torch.Tensor, prompt_mel: torch.Tensor | None = None,

@@ -38,7 +38,8 @@ class Recipe(RecipeFields):
     """A cosyvoice-mini run: ``n_train`` utterances per language (``n_test`` held out), five stages of AdamW steps
     (``*_steps``) on batches of ``batch_size`` (``flow_batch`` for the flow) at ``learning_rate`` (warm-up
     ``warmup`` of each stage, cosine decay); the flow learns on crops of at most ``crop_frames`` mel frames, with a
-    prompt ``prompt_fraction`` of the time and no condition ``unconditional`` of the time."""
+    prompt ``prompt_fraction`` of the time and no condition ``unconditional`` of the time, its token encoding pulled
+    towards the mel by a prior loss of weight ``flow_prior`` (0: none)."""
 
     seed: int = 0
     n_train: int = 1500
@@ -55,6 +56,7 @@ class Recipe(RecipeFields):
     prompt_fraction: float = 0.5
     unconditional: float = 0.2
     crop_frames: int = 200
+    flow_prior: float = 0.0
 
 
 SMOKE = dict(n_train=6, n_test=8, asr_steps=2, tokenizer_steps=2, speaker_steps=2, lm_steps=2, flow_steps=2, batch_size=4,
@@ -131,9 +133,9 @@ class Objective(nn.Module):
     parts trained by earlier stages are frozen (eval mode, no gradient) in later ones, and what they make of an
     utterance — its tokens, its speaker embedding — is computed once and kept (:meth:`kept_inputs`)."""
 
-    def __init__(self, model: M.CosyVoiceMini, crop_frames: int = 200):
+    def __init__(self, model: M.CosyVoiceMini, crop_frames: int = 200, flow_prior: float = 0.0):
         super().__init__()
-        self.model, self.crop_frames, self.kept = model, crop_frames, {}
+        self.model, self.crop_frames, self.flow_prior, self.kept = model, crop_frames, flow_prior, {}
 
     def kept_inputs(self, mel, frames, index) -> tuple[list[torch.Tensor], torch.Tensor]:
         """The tokens and the speaker embedding of each utterance of the batch (by its ``index``)."""
@@ -163,7 +165,8 @@ class Objective(nn.Module):
         return m.flow(nn.utils.rnn.pad_sequence(crops, batch_first=True, padding_value=SILENCE),
                       torch.tensor([len(c) for c in crops], device=mel.device),
                       nn.utils.rnn.pad_sequence(pieces, batch_first=True),
-                      torch.tensor([len(p) for p in pieces], device=mel.device), embedding, prompt_frames, drop)
+                      torch.tensor([len(p) for p in pieces], device=mel.device), embedding, prompt_frames, drop,
+                      self.flow_prior)
 
 
 def train(recipe: Recipe, directory, log_path=None, options=None) -> dict:
@@ -188,7 +191,7 @@ def train(recipe: Recipe, directory, log_path=None, options=None) -> dict:
                                      recipe.prompt_fraction if name == "flow" else 0.0,
                                      recipe.unconditional if name == "flow" else 0.0, recipe.crop_frames), steps, batch)
               for k, (name, steps, batch) in enumerate(plan)]
-    objective = Objective(model, recipe.crop_frames)
+    objective = Objective(model, recipe.crop_frames, recipe.flow_prior)
     optimizer = torch.optim.AdamW(objective.parameters(), lr=recipe.learning_rate, weight_decay=1e-2)
     lengths = tuple(stage.steps for stage in stages)
     schedule = torch.optim.lr_scheduler.LambdaLR(optimizer, partial(stage_rate, stages=lengths, warmup=recipe.warmup))
