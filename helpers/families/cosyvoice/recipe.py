@@ -48,7 +48,7 @@ class Recipe(RecipeFields):
     tokenizer_steps: int = 900
     speaker_steps: int = 600
     lm_steps: int = 3000
-    flow_steps: int = 3000
+    flow_steps: int = 2500
     batch_size: int = 32
     flow_batch: int = 16
     learning_rate: float = 1e-3
@@ -56,7 +56,7 @@ class Recipe(RecipeFields):
     prompt_fraction: float = 0.5
     unconditional: float = 0.2
     crop_frames: int = 200
-    flow_prior: float = 1.0
+    flow_prior: float = 0.0
 
 
 SMOKE = dict(n_train=6, n_test=8, asr_steps=2, tokenizer_steps=2, speaker_steps=2, lm_steps=2, flow_steps=2, batch_size=4,
