@@ -33,18 +33,21 @@ class Recipe(RecipeFields):
     """A musicgen-mini run: ``n_train`` captioned clips (``n_test`` held out); ``codec_steps`` AdamW steps on
     batches of ``codec_batch`` crops of ``crop_s`` seconds at ``codec_rate``, then ``lm_steps`` on batches of
     ``lm_batch`` whole clips at ``lm_rate`` (each stage: warm-up ``warmup``, cosine decay); the codec has
-    ``codec_filters`` filters in its first layer; the LM hears the melody ``melody_rate`` of the time and no caption
+    ``codec_filters`` filters in its first layer and weighs its waveform L1 ``waveform_weight`` against the log-mel
+    L1 (a phase-blind mel loss leaves the decoder free to smear the tones into noise: 800 steps with weight 0.1 kept
+    the chord of 41 % of held-out clips, with weight 10, 99 %); the LM hears the melody ``melody_rate`` of the time and no caption
     ``unconditional`` of the time."""
 
     seed: int = 0
     n_train: int = 2000
     n_test: int = 200
-    codec_steps: int = 3500
+    codec_steps: int = 1500
     codec_batch: int = 8
     crop_s: float = 1.0
     codec_rate: float = 1e-3
     codec_filters: int = 8
-    lm_steps: int = 2000
+    waveform_weight: float = 10.0
+    lm_steps: int = 3000
     lm_batch: int = 32
     lm_rate: float = 1e-3
     warmup: float = 0.05
@@ -97,11 +100,13 @@ class Captioned(torch.utils.data.Dataset):
 
 class Objective(nn.Module):
     """Both stages' losses on one module, as the zoo's engine wants it: ``forward(**batch, stage=name)``. The LM
-    stage reads the codes of the training clips ``audio``, encoded once by the trained codec at its first step."""
+    stage reads the codes of the training clips ``audio``, encoded once by the trained codec at its first step; the
+    codec stage weighs its waveform L1 ``waveform_weight``."""
 
-    def __init__(self, model, melody: M.MelodyMemory, audio: np.ndarray):
+    def __init__(self, model, melody: M.MelodyMemory, audio: np.ndarray, waveform_weight: float = 10.0):
         super().__init__()
-        self.autoencoder, self.model, self.melody, self.audio = C.Autoencoder(model.audio_encoder), model, melody, audio
+        self.autoencoder = C.Autoencoder(model.audio_encoder, waveform_weight=waveform_weight)
+        self.model, self.melody, self.audio = model, melody, audio
         self.register_buffer("codes", torch.zeros(0, dtype=torch.long), persistent=False)
 
     def encode_all(self, batch_size: int = 64) -> torch.Tensor:
@@ -157,7 +162,7 @@ def train(recipe: Recipe, directory, log_path=None, options=None) -> dict:
                                    recipe.seed), recipe.codec_steps, recipe.codec_batch),
               Stage("lm", Captioned(tokens, frames, recipe.lm_steps * recipe.lm_batch, recipe.seed + 1,
                                     recipe.melody_rate, recipe.unconditional), recipe.lm_steps, recipe.lm_batch)]
-    objective = Objective(model, melody, audio)
+    objective = Objective(model, melody, audio, recipe.waveform_weight)
     optimizer = torch.optim.AdamW(objective.parameters(), lr=recipe.lm_rate, weight_decay=0.0)
     lengths = tuple(stage.steps for stage in stages)
     peaks = (recipe.codec_rate / recipe.lm_rate, 1.0)
