@@ -23,6 +23,7 @@ MINI = dict(sampling_rate=SAMPLE_RATE, audio_channels=1, num_filters=16, hidden_
             upsampling_ratios=[8, 5, 4, 2], num_lstm_layers=1, codebook_size=256, target_bandwidths=[0.4, 0.8, 1.6],
             use_causal_conv=False, normalize=False, chunk_length_s=None, overlap=None)
 MEL_SCALES = (512, 1024, 2048)  # n_fft of the three log-mel losses (hop n_fft/4, 64 bands)
+WAVEFORM_WEIGHT = 10.0  # of the waveform L1 against the log-mel L1 (see the module's docstring)
 
 
 def build(seed: int = 0, **changes):
@@ -80,7 +81,7 @@ class Autoencoder(nn.Module):
     the encoder, the RVQ, the decoder, and the losses (``mel`` + ``waveform_weight``·L1 +
     ``commitment_weight``·commitment)."""
 
-    def __init__(self, codec, waveform_weight: float = 10.0, commitment_weight: float = 1.0,
+    def __init__(self, codec, waveform_weight: float = WAVEFORM_WEIGHT, commitment_weight: float = 1.0,
                  quantizer_dropout: float = 0.5):
         super().__init__()
         config = codec.config

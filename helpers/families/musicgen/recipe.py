@@ -35,8 +35,8 @@ class Recipe(RecipeFields):
     ``lm_batch`` whole clips at ``lm_rate`` (each stage: warm-up ``warmup``, cosine decay); the codec has
     ``codec_filters`` filters in its first layer and weighs its waveform L1 ``waveform_weight`` against the log-mel
     L1 (a phase-blind mel loss leaves the decoder free to smear the tones into noise: 800 steps with weight 0.1 kept
-    the chord of 41 % of held-out clips, with weight 10, 99 %); the LM hears the melody ``melody_rate`` of the time and no caption
-    ``unconditional`` of the time."""
+    the chord of 41 % of held-out clips, with weight 10, 99 %); the LM hears the melody ``melody_rate`` of the time
+    and no caption ``unconditional`` of the time."""
 
     seed: int = 0
     n_train: int = 2000
@@ -46,7 +46,7 @@ class Recipe(RecipeFields):
     crop_s: float = 1.0
     codec_rate: float = 1e-3
     codec_filters: int = 8
-    waveform_weight: float = 10.0
+    waveform_weight: float = C.WAVEFORM_WEIGHT
     lm_steps: int = 3000
     lm_batch: int = 32
     lm_rate: float = 1e-3
@@ -103,7 +103,8 @@ class Objective(nn.Module):
     stage reads the codes of the training clips ``audio``, encoded once by the trained codec at its first step; the
     codec stage weighs its waveform L1 ``waveform_weight``."""
 
-    def __init__(self, model, melody: M.MelodyMemory, audio: np.ndarray, waveform_weight: float = 10.0):
+    def __init__(self, model, melody: M.MelodyMemory, audio: np.ndarray,
+                 waveform_weight: float = C.WAVEFORM_WEIGHT):
         super().__init__()
         self.autoencoder = C.Autoencoder(model.audio_encoder, waveform_weight=waveform_weight)
         self.model, self.melody, self.audio = model, melody, audio
