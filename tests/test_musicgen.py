@@ -135,3 +135,35 @@ def test_generate_refuses_a_length_its_decoder_cannot_hold(tmp_path):
     model, _ = M.build(tokenizer, C.build(num_filters=4), seed=0)
     with pytest.raises(ValueError, match=r"seconds=60: this model generates between 0.02 and 10.16 s"):
         M.generate(model, M.processor(tokenizer), ["a slow C major chord on piano"], seconds=60)
+
+
+def test_the_melody_is_heard_at_its_time_in_one_pass_and_step_by_step(tmp_path):
+    tokenizer = M.train_tokenizer(music.every_caption(), tmp_path / "t")
+    model, melody = M.build(tokenizer, C.build(num_filters=4), seed=0)
+    torch.nn.init.normal_(melody.pitch.weight)  # untrained it is near zero: make each pitch class move the logits
+    decoder, steps = model.decoder.eval(), 12  # 12 code frames: 3 melody frames
+    codes = torch.randint(0, 256, (2 * 4, steps))  # 2 clips × 4 codebooks
+    memory = torch.randn(2, 5, decoder.config.hidden_size)
+    frames = torch.eye(12)[torch.randint(0, 12, (2, steps // M.MELODY_STRIDE))]
+    changed = frames.clone()
+    changed[:, -1] = torch.roll(changed[:, -1], 1, dims=-1)  # another pitch class in the last melody frame
+
+    def logits(tune, cached=False):
+        with torch.no_grad(), M.melody_heard(model, melody, tune):
+            if not cached:
+                return decoder(input_ids=codes, encoder_hidden_states=memory).logits
+            cache, out = None, []
+            for t in range(steps):
+                step = decoder(input_ids=codes[:, t:t + 1], encoder_hidden_states=memory, past_key_values=cache,
+                               use_cache=True)
+                cache = step.past_key_values
+                out.append(step.logits)
+            return torch.cat(out, dim=-2)
+
+    whole = logits(frames)
+    assert torch.allclose(whole, logits(frames, cached=True), atol=1e-4)
+    assert not torch.allclose(whole, logits(torch.zeros_like(frames)), atol=1e-3)  # the melody is heard …
+    last = steps - M.MELODY_STRIDE
+    again = logits(changed)
+    assert torch.allclose(whole[..., :last, :], again[..., :last, :], atol=1e-5)  # … only from its time on
+    assert not torch.allclose(whole[..., last:, :], again[..., last:, :], atol=1e-3)

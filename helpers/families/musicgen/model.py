@@ -5,10 +5,10 @@ a decoder-only Transformer over the 4 codebooks with the delay pattern, cross-at
 calls.
 
 Melody conditioning is ours: MusicGen-melody (transformers' ``MusicgenMelodyForConditionalGeneration``) puts the
-melody's chromagram in front of the decoder's sequence; musicgen-mini puts it beside the text in the memory the
-decoder cross-attends to — one model for both conditions. :class:`MelodyMemory` (in ``melody/``) turns the
-dominant pitch class of each chroma frame (MusicGen's melody representation: one-hot argmax) into memory vectors,
-with sinusoidal positions so that the decoder can tell when each note sounds.
+melody's chromagram in front of the decoder's sequence; musicgen-mini adds it to the decoder's input at the time each
+note sounds, where the position codes enter (:func:`melody_heard`) — one model for both conditions, the caption in
+the cross-attention memory and the melody in the sequence. :class:`MelodyInput` (in ``melody/``) turns the dominant
+pitch class of each chroma frame (MusicGen's melody representation: one-hot argmax) into a vector per code frame.
 """
 from __future__ import annotations
 
@@ -69,25 +69,39 @@ def train_tokenizer(captions, folder, vocab_size: int = 64):
         return T5TokenizerFast.from_pretrained(folder, extra_ids=0)
 
 
-def sinusoids(positions: torch.Tensor, width: int) -> torch.Tensor:
-    """Sinusoidal position codes ``(len(positions), width)``: sines then cosines of positions / 10000^(2i/width)."""
-    rates = torch.exp(-math.log(10_000) * torch.arange(width // 2, dtype=torch.float32) / (width // 2))
-    angles = positions.float()[:, None] * rates[None]
-    return torch.cat([angles.sin(), angles.cos()], dim=1)
+class MelodyInput(nn.Module, PyTorchModelHubMixin):
+    """Chroma frames ``(B, F, 12)`` (one-hot dominant pitch class, or zeros: no melody) → vectors ``(B, F·stride,
+    width)`` to add to the decoder's input, one per code frame: a learned vector per pitch class, held for the
+    ``stride`` code frames of its chroma frame (no bias: zeros, no melody, add nothing)."""
 
-
-class MelodyMemory(nn.Module, PyTorchModelHubMixin):
-    """Chroma frames ``(B, F, 12)`` (one-hot dominant pitch class, or zeros: no melody) → memory vectors
-    ``(B, F, width)``: a learned vector per pitch class plus the sinusoidal code of the frame's time in code frames."""
-
-    def __init__(self, width: int = TEXT["d_model"], stride: int = MELODY_STRIDE):
+    def __init__(self, width: int = DECODER["hidden_size"], stride: int = MELODY_STRIDE):
         super().__init__()
         self.stride = stride
-        self.pitch = nn.Linear(12, width)
+        self.pitch = nn.Linear(12, width, bias=False)
 
     def forward(self, frames: torch.Tensor) -> torch.Tensor:
-        positions = torch.arange(frames.shape[1], device=frames.device) * self.stride
-        return self.pitch(frames) + sinusoids(positions, self.pitch.out_features).to(frames.device)
+        return self.pitch(frames).repeat_interleave(self.stride, dim=1)
+
+
+@contextlib.contextmanager
+def melody_heard(model, melody: MelodyInput, frames: torch.Tensor):
+    """Within the block, ``model``'s decoder adds ``melody(frames)`` to its input at each step's time: a forward hook
+    on its position embedding, the one module that knows the step (``past_key_values_length``), so that the same hook
+    serves training and the kv-cached ``generate``. ``frames``: one row per decoder row (under classifier-free
+    guidance, the conditional rows then the unconditional ones); steps past the melody's end hear none."""
+    tune = melody(frames)
+
+    def add(module, args, positions):
+        steps, past = args[0].shape[-1], (args[1] if len(args) > 1 else 0)
+        heard = tune[:, past:past + steps]
+        heard = nn.functional.pad(heard, (0, 0, 0, steps - heard.shape[1]))
+        return positions.to(heard.dtype)[None] + heard
+
+    handle = model.decoder.model.decoder.embed_positions.register_forward_hook(add)
+    try:
+        yield
+    finally:
+        handle.remove()
 
 
 def melody_frames(audio, sr: int = 16_000, hop_length: int = 320, stride: int = MELODY_STRIDE) -> torch.Tensor:
@@ -102,7 +116,7 @@ def melody_frames(audio, sr: int = 16_000, hop_length: int = 320, stride: int = 
 
 def build(tokenizer, codec, seed: int = 0, **decoder_changes):
     """A random-initialised ``MusicgenForConditionalGeneration`` (text encoder and decoder; the ``codec`` as it is)
-    with :data:`TEXT` and :data:`DECODER` sizes, and a random :class:`MelodyMemory` beside it."""
+    with :data:`TEXT` and :data:`DECODER` sizes, and a random :class:`MelodyInput` beside it."""
     from transformers import (MusicgenDecoderConfig, MusicgenForCausalLM, MusicgenForConditionalGeneration, T5Config,
                               T5EncoderModel)
 
@@ -118,7 +132,7 @@ def build(tokenizer, codec, seed: int = 0, **decoder_changes):
         part.set_attn_implementation("sdpa")
     model.generation_config.update(decoder_start_token_id=size, pad_token_id=size, bos_token_id=size,
                                    max_length=DECODER["max_position_embeddings"], **GENERATION)
-    return model, MelodyMemory()
+    return model, MelodyInput(decoder.config.hidden_size)
 
 
 def processor(tokenizer, sr: int = 16_000):
@@ -129,8 +143,8 @@ def processor(tokenizer, sr: int = 16_000):
                              tokenizer=tokenizer)
 
 
-def save(model, melody: MelodyMemory | None, processor_, directory, dtype=torch.float16) -> None:
-    """``save_pretrained`` of the model (in ``dtype``), the processor, and the melody memory in ``melody/``."""
+def save(model, melody: MelodyInput | None, processor_, directory, dtype=torch.float16) -> None:
+    """``save_pretrained`` of the model (in ``dtype``), the processor, and the melody input in ``melody/``."""
     directory = Path(directory)
     model.to(dtype).save_pretrained(directory)
     model.to(torch.float32)
@@ -140,7 +154,7 @@ def save(model, melody: MelodyMemory | None, processor_, directory, dtype=torch.
 
 
 def load(directory):
-    """``(model, processor, melody memory or None)`` from a folder of :func:`save` or a real checkpoint (which has no
+    """``(model, processor, melody input or None)`` from a folder of :func:`save` or a real checkpoint (which has no
     ``melody/``), in float32, in eval mode."""
     from transformers import AutoProcessor, MusicgenForConditionalGeneration
 
@@ -148,52 +162,39 @@ def load(directory):
     with quiet():
         model = MusicgenForConditionalGeneration.from_pretrained(directory, dtype=torch.float32).eval()
         processor_ = AutoProcessor.from_pretrained(directory)
-    melody = (from_pretrained(MelodyMemory, directory / "melody").eval() if (directory / "melody").is_dir()
+    melody = (from_pretrained(MelodyInput, directory / "melody").eval() if (directory / "melody").is_dir()
               else None)
     return model, processor_, melody
 
 
-def memory(model, melody: MelodyMemory | None, input_ids, attention_mask, frames=None):
-    """What the decoder cross-attends to: the T5 states of the caption, followed by the melody memory of ``frames``
-    when given; ``(states, mask)`` for ``encoder_outputs`` / ``attention_mask``."""
-    states = model.text_encoder(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
-    if frames is None:
-        return states, attention_mask
-    tune = melody(frames)
-    return torch.cat([states, tune], 1), torch.cat([attention_mask, attention_mask.new_ones(tune.shape[:2])], 1)
-
-
-def generate(model, processor_, captions: list[str], melody: MelodyMemory | None = None, frames=None,
+def generate(model, processor_, captions: list[str], melody: MelodyInput | None = None, frames=None,
              seconds: float = 2.0, seed: int = 0, batch_size: int = 16, **generation) -> np.ndarray:
     """Music for each caption, ``(len(captions), samples)``, through ``model.generate`` in batches whose sampling is
     seeded from (seed, batch): the same captions give the same clips. With ``frames`` (one-hot melody frames
-    ``(len(captions), F, 12)``) the melody memory joins the caption's in what the decoder attends to; classifier-
-    free guidance then contrasts it with the empty memory, as transformers does for text alone (its ``generate``
-    zeroes the memory only when it runs the text encoder itself). ``generation``: ``guidance_scale``, ``top_k``,
-    ``do_sample``… (default: the model's generation config)."""
-    from transformers.modeling_outputs import BaseModelOutput
-
+    ``(len(captions), F, 12)``) the decoder also hears the melody (:func:`melody_heard`); classifier-free guidance
+    then contrasts caption and melody with neither. ``generation``: ``guidance_scale``, ``top_k``, ``do_sample``…
+    (default: the model's generation config)."""
     frame_rate = model.config.audio_encoder.frame_rate
     steps = int(round(seconds * frame_rate)) + model.decoder.config.num_codebooks - 1
     longest = (model.decoder.config.max_position_embeddings - model.decoder.config.num_codebooks) / frame_rate
     if not 1 / frame_rate <= seconds <= longest:
         raise ValueError(f"seconds={seconds!r}: this model generates between {1 / frame_rate:g} and {longest:.2f} s "
                          f"(its decoder has {model.decoder.config.max_position_embeddings} positions)")
+    if frames is not None and melody is None:
+        raise ValueError("melody frames were given, but this checkpoint has no melody input (a real MusicGen): "
+                         "pass frames=None")
+    scale = generation.get("guidance_scale", model.generation_config.guidance_scale)
     out = []
     for b, start in enumerate(range(0, len(captions), batch_size)):
         inputs = processor_(text=list(captions[start:start + batch_size]), padding=True, return_tensors="pt").to(
             model.device)
         torch.manual_seed(seed * 10_000 + b)
-        if frames is None:
+        with contextlib.ExitStack() as stack:
+            if frames is not None:
+                tune = torch.as_tensor(frames[start:start + batch_size]).to(model.device)
+                if scale is not None and scale > 1:  # transformers' generate puts the unconditional rows second
+                    tune = torch.cat([tune, torch.zeros_like(tune)])
+                stack.enter_context(melody_heard(model, melody, tune))
             audio = model.generate(**inputs, max_new_tokens=steps, **generation)
-        else:
-            with torch.no_grad():
-                states, mask = memory(model, melody, inputs.input_ids, inputs.attention_mask,
-                                      torch.as_tensor(frames[start:start + batch_size]).to(model.device))
-            scale = generation.get("guidance_scale", model.generation_config.guidance_scale)
-            if scale is not None and scale > 1:  # the unconditional half: the empty memory
-                states, mask = torch.cat([states, torch.zeros_like(states)]), torch.cat([mask, torch.zeros_like(mask)])
-            audio = model.generate(inputs.input_ids, attention_mask=mask, max_new_tokens=steps,
-                                   encoder_outputs=BaseModelOutput(last_hidden_state=states), **generation)
         out.append(audio[:, 0, : int(seconds * model.config.audio_encoder.sampling_rate)].float().cpu().numpy())
     return np.concatenate(out)

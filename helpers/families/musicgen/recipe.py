@@ -4,9 +4,9 @@ trained in two stages through the zoo's engine, as MusicGen is built —
 1. ``codec``: the EnCodec-style codec (:mod:`.codec`) learns to reconstruct random crops of the music through
    its residual vector quantizer (:mod:`.rvq`: EMA codebooks, quantizer dropout);
 2. ``lm``: the T5 text encoder and the decoder learn to predict the frozen codec's codes of whole clips, in the
-   delay pattern (:mod:`.patterns`), cross-attending to the caption — and, ``melody_rate`` of the time, to the
-   clip's melody (its dominant pitch class per chroma frame) as well; the caption is dropped ``unconditional``
-   of the time (its memory zeroed, as transformers' classifier-free guidance does at generation).
+   delay pattern (:mod:`.patterns`), cross-attending to the caption — and, ``melody_rate`` of the time, hearing
+   the clip's melody (its dominant pitch class per chroma frame) in its input as well; the caption is dropped
+   ``unconditional`` of the time (its memory zeroed, as transformers' classifier-free guidance does at generation).
 
 Data: the captioned music corpus (:mod:`helpers.data.music`), its held-out (root, quality, timbre) triples never
 heard in training.
@@ -36,10 +36,13 @@ class Recipe(RecipeFields):
     ``codec_filters`` filters in its first layer and weighs its waveform L1 ``waveform_weight`` against the log-mel
     L1 (a phase-blind mel loss leaves the decoder free to smear the tones into noise: 800 steps with weight 0.1 kept
     the chord of 41 % of held-out clips, with weight 10, 99 %); the LM hears the melody ``melody_rate`` of the time
-    and no caption ``unconditional`` of the time."""
+    and no caption ``unconditional`` of the time. Probes of 1 200 LM steps on the released codec: 8 000 clips rather
+    than 2 000 (which the LM learns by heart) lift the chord accuracy from 72 % to 81 %; the melody in the decoder's
+    input rather than in its cross-attention memory lifts melody following from 37 % to 65 % (35 % and 39 % without
+    the melody)."""
 
     seed: int = 0
-    n_train: int = 2000
+    n_train: int = 8000
     n_test: int = 200
     codec_steps: int = 1500
     codec_batch: int = 8
@@ -58,8 +61,10 @@ class Recipe(RecipeFields):
 SMOKE = dict(n_train=8, n_test=8, codec_steps=2, codec_batch=4, lm_steps=2, lm_batch=4)
 
 
-def corpus(recipe: Recipe):
-    return make_music(n_train=recipe.n_train, n_test=recipe.n_test, seed=recipe.seed)
+def corpus(recipe: Recipe, n_train: int | None = None):
+    """The recipe's music corpus; ``n_train`` renders only its first training clips (a clip depends on its index, not
+    on the corpus' size: the test clips and the first training clips are the same)."""
+    return make_music(n_train=n_train or recipe.n_train, n_test=recipe.n_test, seed=recipe.seed)
 
 
 class Crops(torch.utils.data.Dataset):
@@ -103,7 +108,7 @@ class Objective(nn.Module):
     stage reads the codes of the training clips ``audio``, encoded once by the trained codec at its first step; the
     codec stage weighs its waveform L1 ``waveform_weight``."""
 
-    def __init__(self, model, melody: M.MelodyMemory, audio: np.ndarray,
+    def __init__(self, model, melody: M.MelodyInput, audio: np.ndarray,
                  waveform_weight: float = C.WAVEFORM_WEIGHT):
         super().__init__()
         self.autoencoder = C.Autoencoder(model.audio_encoder, waveform_weight=waveform_weight)
@@ -128,19 +133,17 @@ class Objective(nn.Module):
             self.codes = self.encode_all()
         pad = self.model.decoder.config.pad_token_id
         labels = delay(self.codes[index], pad).transpose(1, 2)  # (B, T + K - 1, K)
-        states, mask = M.memory(self.model, self.melody, input_ids, attention_mask, frames)
-        text = input_ids.shape[1]
-        keep = torch.ones_like(mask)
-        keep[:, :text] *= ~drop[:, None]  # the caption dropped: its memory zeroed
-        keep[:, text:] *= melody[:, None]  # no melody heard: its memory zeroed too
-        output = self.model(encoder_outputs=BaseModelOutput(last_hidden_state=states * keep[..., None]),
-                            attention_mask=mask * keep, labels=labels)
+        states = self.model.text_encoder(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
+        keep = attention_mask * ~drop[:, None]  # the caption dropped: its memory zeroed
+        with M.melody_heard(self.model, self.melody, frames * melody[:, None, None]):  # no melody heard: zeros
+            output = self.model(encoder_outputs=BaseModelOutput(last_hidden_state=states * keep[..., None]),
+                                attention_mask=keep, labels=labels)
         return output.loss, {"cross_entropy": output.loss.detach()}
 
 
 def train(recipe: Recipe, directory, log_path=None, options=None) -> dict:
     """Trains musicgen-mini's two stages through the zoo's engine and saves it into ``directory`` (the model and
-    processor with ``save_pretrained``, the melody memory in ``melody/``)."""
+    processor with ``save_pretrained``, the melody input in ``melody/``)."""
     from functools import partial
 
     from accelerate import PartialState
@@ -266,14 +269,14 @@ TARGETS = {"chord_accuracy": ("≥", 0.85), "key_accuracy": ("≥", 0.85), "melo
 
 
 def measure(directory, recipe: Recipe, smoke: bool = False) -> dict:
-    music = corpus(recipe)
+    music = corpus(recipe, n_train=recipe.n_test)
     return {"held_out": evaluate(directory, music.test, music.train[:len(music.test)]),
             "check": check(directory, recipe)}
 
 
 def check(directory, recipe: Recipe) -> dict:
-    music = corpus(recipe)
     n = CHECK_SUBSET["clips"]
+    music = corpus(recipe, n_train=n)
     return evaluate(directory, music.test[:n], music.train[:n])
 
 
@@ -317,8 +320,9 @@ CARD = {
     "description": ("A miniature MusicGen (notebook 09): a transformers `MusicgenForConditionalGeneration` — a T5 "
                     "text encoder with a word-level sentencepiece vocabulary, an EnCodec-style codec (16 kHz, 50 "
                     "frames/s, 4 codebooks of 256: 1.6 kbit/s) trained with EMA residual vector quantization, and a "
-                    "decoder over the codes in the delay pattern cross-attending to the text — plus a melody memory "
-                    "(`melody/`) that lets the decoder attend to a chromagram's dominant pitch classes too. Trained "
+                    "decoder over the codes in the delay pattern cross-attending to the text — plus a melody input "
+                    "(`melody/`) that adds a chromagram's dominant pitch class to the decoder's input at the time it "
+                    "sounds. Trained "
                     "on captioned synthetic music; stored in float16. Judged by chroma rules, by Basic Pitch (a real "
                     "note transcriber that a pip wheel carries) and by the zoo's sound classifier."),
 }
