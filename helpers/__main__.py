@@ -52,6 +52,9 @@ def main(argv=None) -> int:
     zoo_parser = sub.add_parser("zoo", help="the project's pretrained miniatures: list them, or train one with its recipe")
     zoo_sub = zoo_parser.add_subparsers(dest="zoo_command", required=True)
     zoo_sub.add_parser("list", help="the recipes and the released models")
+    measure = zoo_sub.add_parser("measure", help="re-measure a released zoo model with today's judges and rewrite its "
+                                 "card (its training record kept)")
+    measure.add_argument("name", help="e.g. musicgen-mini")
     train = zoo_sub.add_parser("train", help="train a zoo model from nothing, measure it and write its card")
     train.add_argument("name", help="e.g. whisper-mini")
     train.add_argument("--smoke", action="store_true", help="the same recipe at seconds scale, into the cache")
@@ -92,6 +95,8 @@ def main(argv=None) -> int:
         if args.command == "zoo":
             if args.zoo_command == "list":
                 print("recipes:", ", ".join(sorted(zoo.RECIPES)), "· released:", ", ".join(zoo.zoo_models()) or "none")
+            elif args.zoo_command == "measure":
+                print(f"re-measured {zoo.measure(args.name)}")
             else:
                 changes = dict(args.changes) | ({"seed": args.seed} if args.seed is not None else {})
                 options = Options(mixed_precision=args.mixed_precision, grad_accum=args.grad_accum,

@@ -319,6 +319,20 @@ def train(name: str, smoke: bool = False, output: str | Path | None = None, forc
     return target
 
 
+def measure(name: str) -> Path:
+    """Re-measures released zoo model ``name`` with the recipe module's current ``measure`` (``python -m helpers zoo
+    measure NAME``: a judge or an evaluation changed, the weights did not) and rewrites its card: the training record
+    is kept, and ``measured_at`` names the commit of the measurement."""
+    if name not in RECIPES or name not in zoo_models():
+        raise ValueError(f"no released zoo model {name!r} with a recipe; released: {zoo_models()}")
+    module, directory = importlib.import_module(RECIPES[name]), ZOO / name
+    training = dict(read_card(directory)["training"])
+    recipe = module.Recipe(**training.pop("recipe"))
+    info = {"command": training.pop("recipe_command"), **training, "measured_at": _commit()}
+    write_card(directory, name, module, recipe, info, module.measure(directory, recipe), smoke=False)
+    return directory
+
+
 def read_card(directory) -> dict:
     """The front matter of a model card (``README.md`` between its ``---`` lines) as a dict."""
     import yaml

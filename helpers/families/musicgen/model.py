@@ -168,12 +168,16 @@ def load(directory):
 
 
 def generate(model, processor_, captions: list[str], melody: MelodyInput | None = None, frames=None,
-             seconds: float = 2.0, seed: int = 0, batch_size: int = 16, **generation) -> np.ndarray:
+             seconds: float = 2.0, seed: int = 0, batch_size: int = 16, melody_guidance: bool = True,
+             **generation) -> np.ndarray:
     """Music for each caption, ``(len(captions), samples)``, through ``model.generate`` in batches whose sampling is
     seeded from (seed, batch): the same captions give the same clips. With ``frames`` (one-hot melody frames
-    ``(len(captions), F, 12)``) the decoder also hears the melody (:func:`melody_heard`); classifier-free guidance
-    then contrasts caption and melody with neither. ``generation``: ``guidance_scale``, ``top_k``, ``do_sample``…
-    (default: the model's generation config)."""
+    ``(len(captions), F, 12)``) the decoder also hears the melody (:func:`melody_heard`), and classifier-free guidance
+    contrasts caption and melody with the caption alone (``melody_guidance``, the default: guidance on the melody, as
+    InstructPix2Pix guides each of its conditions) or with neither (transformers' contrast). ``generation``:
+    ``guidance_scale``, ``top_k``, ``do_sample``… (default: the model's generation config)."""
+    from transformers.modeling_outputs import BaseModelOutput
+
     frame_rate = model.config.audio_encoder.frame_rate
     steps = int(round(seconds * frame_rate)) + model.decoder.config.num_codebooks - 1
     longest = (model.decoder.config.max_position_embeddings - model.decoder.config.num_codebooks) / frame_rate
@@ -189,12 +193,20 @@ def generate(model, processor_, captions: list[str], melody: MelodyInput | None 
         inputs = processor_(text=list(captions[start:start + batch_size]), padding=True, return_tensors="pt").to(
             model.device)
         torch.manual_seed(seed * 10_000 + b)
+        guided = scale is not None and scale > 1
         with contextlib.ExitStack() as stack:
             if frames is not None:
                 tune = torch.as_tensor(frames[start:start + batch_size]).to(model.device)
-                if scale is not None and scale > 1:  # transformers' generate puts the unconditional rows second
+                if guided:  # transformers' generate puts the unconditional rows second
                     tune = torch.cat([tune, torch.zeros_like(tune)])
                 stack.enter_context(melody_heard(model, melody, tune))
-            audio = model.generate(**inputs, max_new_tokens=steps, **generation)
+            if frames is not None and guided and melody_guidance:  # the unconditional rows keep the caption
+                with torch.no_grad():
+                    states = model.text_encoder(**inputs).last_hidden_state
+                audio = model.generate(inputs.input_ids, attention_mask=inputs.attention_mask.repeat(2, 1),
+                                       encoder_outputs=BaseModelOutput(last_hidden_state=states.repeat(2, 1, 1)),
+                                       max_new_tokens=steps, **generation)
+            else:
+                audio = model.generate(**inputs, max_new_tokens=steps, **generation)
         out.append(audio[:, 0, : int(seconds * model.config.audio_encoder.sampling_rate)].float().cpu().numpy())
     return np.concatenate(out)

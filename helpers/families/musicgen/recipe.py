@@ -237,7 +237,8 @@ def evaluate(directory, clips, reference, guidance_scale: float = 3.0, top_k: in
     """musicgen-mini against ``clips`` (captioned, held-out): the codec's reconstructions with all codebooks, music
     generated from the captions (chord, key and tempo read from it — of all clips and of the held-out triples — the
     chord as Basic Pitch's notes say it, the Fréchet distance to the real clips against the ``reference`` clips'
-    floor), and, for the clips with a melody, music generated from caption and melody (how closely it follows)."""
+    floor), and, for the clips with a melody, music generated from caption and melody, guided on the melody (how
+    closely it follows)."""
     from .evaluate import chord_accuracy, melody_following, tempo_accuracy
 
     model, processor_, melody = M.load(directory)
@@ -309,8 +310,8 @@ CARD = {
         "notes_chord_ceiling": "the same on the real clips (Basic Pitch's ceiling)",
         "frechet": "Fréchet distance of generated to real clips in sound-classifier-mini's embedding",
         "frechet_floor": "Fréchet distance of other real clips to them (the floor)",
-        "melody_following": "chroma frames of music generated from caption + melody whose dominant pitch class is "
-                            "the melody's",
+        "melody_following": "chroma frames of music generated from caption + melody (guidance on the melody) whose "
+                            "dominant pitch class is the melody's",
         "melody_following_without": "the same for music generated from the caption alone (the baseline)",
     },
     "data": {"corpus": (f"helpers.data.music.make_music(n_train={Recipe.n_train}, n_test={Recipe.n_test}, "
