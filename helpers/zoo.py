@@ -326,10 +326,11 @@ def measure(name: str) -> Path:
     if name not in RECIPES or name not in zoo_models():
         raise ValueError(f"no released zoo model {name!r} with a recipe; released: {zoo_models()}")
     module, directory = importlib.import_module(RECIPES[name]), ZOO / name
-    training = dict(read_card(directory)["training"])
+    card = read_card(directory)
+    training, smoke = dict(card["training"]), "smoke-test" in card["tags"]
     recipe = module.Recipe(**training.pop("recipe"))
     info = {"command": training.pop("recipe_command"), **training, "measured_at": _commit()}
-    write_card(directory, name, module, recipe, info, module.measure(directory, recipe), smoke=False)
+    write_card(directory, name, module, recipe, info, module.measure(directory, recipe, smoke), smoke)
     return directory
 
 

@@ -106,3 +106,17 @@ def test_a_local_folder_with_a_miniatures_card_is_a_miniature(tmp_path):
     (tmp_path / "README.md").write_text("# a model without a card\n")
     assert not H.zoo.is_miniature(str(tmp_path))
     assert H.zoo.is_miniature("mini", "whisper") and not H.zoo.is_miniature("tiny.en")
+
+
+def test_measure_rewrites_a_card_and_keeps_its_training_record(tmp_path, monkeypatch):
+    for name in set(H.zoo.zoo_models()) - {"musicgen-mini"}:  # its judges (sound-classifier-mini) as released
+        (tmp_path / name).symlink_to(H.zoo.ZOO / name)
+    folder = H.zoo.train("musicgen-mini", smoke=True, output=tmp_path / "musicgen-mini")
+    before = H.zoo.read_card(folder)
+    monkeypatch.setattr(H.zoo, "ZOO", tmp_path)
+    assert H.zoo.measure("musicgen-mini") == folder
+    after = H.zoo.read_card(folder)
+    assert after["training"] == before["training"] | {"measured_at": after["training"]["measured_at"]}
+    assert "smoke-test" in after["tags"] and after["check"]["metrics"].keys() == before["check"]["metrics"].keys()
+    with pytest.raises(ValueError, match="no released zoo model 'musicgen-max'"):
+        H.zoo.measure("musicgen-max")
