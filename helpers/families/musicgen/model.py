@@ -15,7 +15,6 @@ from __future__ import annotations
 import contextlib
 import io
 import logging
-import math
 from pathlib import Path
 
 import numpy as np

@@ -323,7 +323,6 @@ CARD = {
                     "frames/s, 4 codebooks of 256: 1.6 kbit/s) trained with EMA residual vector quantization, and a "
                     "decoder over the codes in the delay pattern cross-attending to the text — plus a melody input "
                     "(`melody/`) that adds a chromagram's dominant pitch class to the decoder's input at the time it "
-                    "sounds. Trained "
-                    "on captioned synthetic music; stored in float16. Judged by chroma rules, by Basic Pitch (a real "
-                    "note transcriber that a pip wheel carries) and by the zoo's sound classifier."),
+                    "sounds. Trained on captioned synthetic music; stored in float16. Judged by chroma rules, by Basic "
+                    "Pitch (a real note transcriber that a pip wheel carries) and by the zoo's sound classifier."),
 }
