@@ -167,3 +167,26 @@ def test_the_melody_is_heard_at_its_time_in_one_pass_and_step_by_step(tmp_path):
     again = logits(changed)
     assert torch.allclose(whole[..., :last, :], again[..., :last, :], atol=1e-5)  # … only from its time on
     assert not torch.allclose(whole[..., last:, :], again[..., last:, :], atol=1e-3)
+
+
+def test_the_lm_reads_the_codes_a_step_late_and_corrupted_only_in_training(tmp_path):
+    from helpers.families.musicgen.recipe import Objective
+
+    tokenizer = M.train_tokenizer(music.every_caption(), tmp_path / "t")
+    model, melody = M.build(tokenizer, C.build(num_filters=4), seed=0)
+    objective = Objective(model, melody, np.zeros((3, 320), np.float32), corrupt=0.5)
+    objective.codes = torch.randint(0, 256, (3, 4, 20))
+    tokens = tokenizer(["a slow C major chord on piano"] * 2, return_tensors="pt")
+    batch = dict(stage="lm", index=torch.tensor([0, 2]), frames=torch.zeros(2, 5, 12),
+                 melody=torch.tensor([False, True]), drop=torch.tensor([False, False]), **tokens)
+    read = []
+    model.decoder.register_forward_pre_hook(lambda module, args, kwargs: read.append(kwargs["input_ids"]),
+                                            with_kwargs=True)
+    pad, truth = 256, P.delay(objective.codes[[0, 2]], 256)  # (2, 4, 23)
+    with torch.no_grad():
+        clean = objective.eval()(**batch)[0]
+        corrupted = objective.train()(**batch)[0]
+    assert torch.equal(read[0][..., 0], torch.full((2, 4), pad)) and torch.equal(read[0][..., 1:], truth[..., :-1])
+    slipped = (read[1] != read[0]).float()
+    assert torch.equal(read[1][read[0] == pad], read[0][read[0] == pad])  # the delay pattern's pads stay
+    assert 0.35 < slipped[read[0] != pad].mean() < 0.65 and not torch.isclose(clean, corrupted)
