@@ -5,6 +5,7 @@ Used by every notebook. Figures are small PNGs (``use_style``) so that committed
 from __future__ import annotations
 
 import inspect
+import textwrap
 
 import numpy as np
 
@@ -208,4 +209,5 @@ def show_source(obj) -> None:
     from IPython.display import Markdown, display
 
     module = inspect.getmodule(obj).__name__
-    display(Markdown(f"`{module}.{obj.__name__}`:\n```python\n{inspect.getsource(obj).rstrip()}\n```"))
+    source = textwrap.dedent(inspect.getsource(obj)).rstrip()  # a method's source without its class's indent
+    display(Markdown(f"`{module}.{obj.__qualname__}`:\n```python\n{source}\n```"))
