@@ -1,6 +1,7 @@
 """MusicGen's parts (helpers.families.musicgen): residual vector quantization against hand-made codebooks and
 transformers' EnCodec quantizer, the interleaving patterns against transformers' delay-pattern mask, the chord
-reader and the tempo judge on rendered music, and the miniature's build, save and load."""
+reader and the tempo judge on rendered music, the miniature's build, save and load, the melody heard at its time,
+and what the LM reads in training (its codes a step late, some corrupted)."""
 import numpy as np
 import pytest
 import torch
