@@ -138,9 +138,8 @@ class Objective(nn.Module):
         if not len(self.codes):
             self.codes = self.encode_all()
         pad = self.model.decoder.config.pad_token_id
-        delayed = delay(self.codes[index], pad)  # (B, K, T + K - 1)
-        labels = delayed.transpose(1, 2)
-        inputs = torch.cat([torch.full_like(delayed[..., :1], pad), delayed[..., :-1]], dim=-1)  # a step late
+        labels = delay(self.codes[index], pad).transpose(1, 2)  # (B, T + K - 1, K)
+        inputs = self.model.prepare_decoder_input_ids_from_labels(labels)  # (B, K, T + K - 1): a step late
         if self.training and self.corrupt:  # codes replaced at random: it learns to recover from its slips
             slips = (torch.rand(inputs.shape, device=inputs.device) < self.corrupt) & (inputs != pad)
             inputs = torch.where(slips, torch.randint_like(inputs, pad), inputs)
