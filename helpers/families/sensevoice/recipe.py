@@ -31,14 +31,14 @@ class Recipe(RecipeFields):
     ``specaugment``, its time masks at most ``time_mask_frames`` LFR frames (60 ms each) wide."""
 
     seed: int = 0
-    n_per_corpus: int = 500
+    n_per_corpus: int = 1500
     n_test: int = 30
     vocab_size: int = 300
     d_model: int = 128
     blocks: int = 6
     tp_blocks: int = 2
     dropout: float = 0.0
-    steps: int = 6000
+    steps: int = 8000
     batch_size: int = 32
     learning_rate: float = 2e-3
     warmup: float = 0.05
