@@ -197,3 +197,30 @@ def test_the_prior_loss_is_the_mean_squared_error_of_mu_to_the_mel():
     expected = ((mu - x1) ** 2)[mask].mean()
     assert "prior" not in plain_info and torch.allclose(info["prior"], expected)
     assert torch.allclose(with_prior, plain + 0.5 * expected)
+
+
+def test_the_lm_learns_to_continue_a_prompt_of_the_same_voice(tiny_model, monkeypatch):
+    """An utterance with a partner reaches the LM as zero-shot synthesis builds its input: the partner's text, a
+    space, the text; the partner's tokens, then its own; the partner's voice. Without one, as it is."""
+    from helpers.families.cosyvoice import recipe as R
+
+    torch.manual_seed(0)
+    prepared = {"mels": [torch.randn(40 + 8 * k, 80) - 5 for k in range(4)], "texts": [[2 + k, 3] for k in range(4)],
+                "languages": ["en"] * 4, "speakers": [0, 1, 0, 1]}
+    paired, alone = R.Utterances(prepared, 6, seed=0, partner_fraction=1.0), R.Utterances(prepared, 6, seed=0)
+    assert all(prepared["speakers"][it["partner"]] == it["speaker"] != -1 and it["partner"] != it["index"]
+               for it in map(paired.__getitem__, range(6)))
+    assert all(alone[i]["partner"] == -1 for i in range(6))
+    seen = {}
+    monkeypatch.setattr(tiny_model.lm, "forward", lambda speaker, text, speech: seen.update(
+        speaker=speaker, text=text, speech=speech))
+    objective = R.Objective(tiny_model)
+    items = [paired[0], alone[1], paired[2]]
+    objective(**R.collate(items), stage="lm")
+    kept = objective.kept
+    for b, it in enumerate(items):
+        k, p = it["index"], it["partner"]
+        text = prepared["texts"][k] if p < 0 else prepared["texts"][p] + [1] + prepared["texts"][k]
+        assert seen["text"][b] == tiny_model.lm.text_tokens(text, "en")
+        assert seen["speech"][b] == (kept[p][0].tolist() if p >= 0 else []) + kept[k][0].tolist()
+        assert torch.equal(seen["speaker"][b], kept[p if p >= 0 else k][1])

@@ -4,7 +4,9 @@ in four stages through the zoo's engine, each part on what the one before it lea
 1. ``asr`` then ``tokenizer``: the S3 tokenizer, a CTC recogniser, first without and then with the vector quantizer
    in its middle (CTC + VQ losses; its codebook starts on the encoder's outputs);
 2. ``speaker``: the x-vector speaker encoder, told to recognise the training voices;
-3. ``lm``: the text-to-token language model, on the frozen tokenizer's tokens and the frozen encoder's embedding;
+3. ``lm``: the text-to-token language model, on the frozen tokenizer's tokens and the frozen encoder's embedding,
+   ``partner_fraction`` of the time on two utterances of one voice said one after the other (what zero-shot
+   synthesis asks of it: to continue a prompt's text and tokens in the prompt's voice);
 4. ``flow``: the flow-matching decoder from the same tokens and embedding to the mel, with a prompt of the
    utterance's own first frames half of the time and its conditions dropped ``unconditional`` of the time.
 
@@ -39,7 +41,8 @@ class Recipe(RecipeFields):
     (``*_steps``) on batches of ``batch_size`` (``flow_batch`` for the flow) at ``learning_rate`` (warm-up
     ``warmup`` of each stage, cosine decay); the flow learns on crops of at most ``crop_frames`` mel frames, with a
     prompt ``prompt_fraction`` of the time and no condition ``unconditional`` of the time, its token encoding pulled
-    towards the mel by a prior loss of weight ``flow_prior`` (0: none)."""
+    towards the mel by a prior loss of weight ``flow_prior`` (0: none); the LM reads two utterances of one voice in
+    a row ``partner_fraction`` of the time (0: never, as the released model was trained)."""
 
     seed: int = 0
     n_train: int = 1500
@@ -57,6 +60,7 @@ class Recipe(RecipeFields):
     unconditional: float = 0.2
     crop_frames: int = 200
     flow_prior: float = 0.0
+    partner_fraction: float = 0.0
 
 
 SMOKE = dict(n_train=6, n_test=8, asr_steps=2, tokenizer_steps=2, speaker_steps=2, lm_steps=2, flow_steps=2, batch_size=4,
@@ -90,14 +94,20 @@ def prepare(utterances: list, speakers: list[str]) -> dict:
 
 class Utterances(torch.utils.data.Dataset):
     """Item ``i``: one ``prepared`` utterance drawn from (seed, i) — its mel, character ids, language, speaker index,
-    the frames given to the flow as a prompt and whether its conditions are dropped: a pure function of ``i``."""
+    the frames given to the flow as a prompt, whether its conditions are dropped and, ``partner_fraction`` of the
+    time, a partner: another utterance of the same voice that the LM reads before it (else -1). A pure function of
+    ``i``."""
 
     def __init__(self, prepared: dict, size: int, seed: int, prompt_fraction: float = 0.0, unconditional: float = 0.0,
-                 crop_frames: int = 200):
+                 crop_frames: int = 200, partner_fraction: float = 0.0):
         self.mels, self.texts = prepared["mels"], prepared["texts"]
         self.languages, self.speakers = prepared["languages"], prepared["speakers"]
         self.size, self.seed, self.crop_frames = size, seed, crop_frames
         self.prompt_fraction, self.unconditional = prompt_fraction, unconditional
+        self.partner_fraction = partner_fraction
+        self.voices = {}
+        for k, s in enumerate(self.speakers):
+            self.voices.setdefault(s, []).append(k)
 
     def __len__(self) -> int:
         return self.size
@@ -109,23 +119,38 @@ class Utterances(torch.utils.data.Dataset):
         start = FRAMES_PER_TOKEN * int(rng.integers(max(1, (frames - self.crop_frames) // FRAMES_PER_TOKEN + 1)))
         crop = min(self.crop_frames, frames - start)
         prompt = int(rng.uniform(0.1, 0.4) * crop) if rng.random() < self.prompt_fraction else 0
+        drop = bool(rng.random() < self.unconditional)
+        others = [j for j in self.voices[self.speakers[k]] if j != k]
+        partner = int(rng.choice(others)) if others and rng.random() < self.partner_fraction else -1
         return {"mel": self.mels[k], "text": self.texts[k], "language": self.languages[k], "index": k,
-                "speaker": self.speakers[k], "start": start, "prompt_frames": prompt,
-                "drop": bool(rng.random() < self.unconditional)}
+                "speaker": self.speakers[k], "start": start, "prompt_frames": prompt, "drop": drop,
+                "partner": partner, "partner_mel": self.mels[partner] if partner >= 0 else None,
+                "partner_text": self.texts[partner] if partner >= 0 else None}
+
+
+def pad_mels(mels: list[torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
+    """Mels padded with silence ``(B, T, 80)`` and their frame counts."""
+    return (nn.utils.rnn.pad_sequence(mels, batch_first=True, padding_value=SILENCE),
+            torch.tensor([len(m) for m in mels], dtype=torch.long))
 
 
 def collate(items: list[dict]) -> dict:
     """Mels padded with silence ``(B, T, 80)`` and their frame counts; the transcripts both as CTC targets
-    (padded ids and lengths) and as lists for the LM."""
-    mel = nn.utils.rnn.pad_sequence([it["mel"] for it in items], batch_first=True, padding_value=SILENCE)
+    (padded ids and lengths) and as lists for the LM; the partners' indices (-1: none), their mels (those that
+    have one, in order) and their character ids."""
+    mel, frames = pad_mels([it["mel"] for it in items])
+    partner_mel, partner_frames = pad_mels([it["partner_mel"] for it in items if it.get("partner", -1) >= 0]
+                                           or [torch.full((1, mel.shape[-1]), SILENCE)])
     texts = [it["text"] for it in items]
-    return {"mel": mel, "frames": torch.tensor([len(it["mel"]) for it in items]),
+    return {"mel": mel, "frames": frames,
             "text": nn.utils.rnn.pad_sequence([torch.tensor(t) for t in texts], batch_first=True),
             "text_lengths": torch.tensor([len(t) for t in texts]), "texts": texts,
             "languages": [it["language"] for it in items], "speaker": torch.tensor([it["speaker"] for it in items]),
             "index": [it["index"] for it in items], "start": [it["start"] for it in items],
             "prompt_frames": torch.tensor([it["prompt_frames"] for it in items]),
-            "drop": torch.tensor([it["drop"] for it in items])}
+            "drop": torch.tensor([it["drop"] for it in items]),
+            "partner": [it.get("partner", -1) for it in items], "partner_mel": partner_mel,
+            "partner_frames": partner_frames, "partner_text": [it.get("partner_text") for it in items]}
 
 
 class Objective(nn.Module):
@@ -150,7 +175,7 @@ class Objective(nn.Module):
         return [self.kept[k][0] for k in index], torch.stack([self.kept[k][1] for k in index])
 
     def forward(self, mel, frames, text, text_lengths, texts, languages, speaker, index, start, prompt_frames, drop,
-                stage=None):
+                partner, partner_mel, partner_frames, partner_text, stage=None):
         m = self.model
         if stage in ("asr", "tokenizer"):
             return m.tokenizer(mel, frames, text, text_lengths, quantized=stage == "tokenizer")
@@ -158,8 +183,8 @@ class Objective(nn.Module):
             return m.speaker_encoder.loss(mel, frames, speaker)
         tokens, embedding = self.kept_inputs(mel, frames, index)
         if stage == "lm":
-            return m.lm(embedding, [m.lm.text_tokens(t, lang) for t, lang in zip(texts, languages)],
-                        [t.tolist() for t in tokens])
+            return self.lm_loss(tokens, embedding, texts, languages, partner, partner_mel, partner_frames,
+                                partner_text)
         crops = [mel[b, s: min(s + self.crop_frames, int(frames[b]))] for b, s in enumerate(start)]
         pieces = [t[s // FRAMES_PER_TOKEN:][: -(-len(c) // FRAMES_PER_TOKEN)] for t, s, c in zip(tokens, start, crops)]
         return m.flow(nn.utils.rnn.pad_sequence(crops, batch_first=True, padding_value=SILENCE),
@@ -167,6 +192,21 @@ class Objective(nn.Module):
                       nn.utils.rnn.pad_sequence(pieces, batch_first=True),
                       torch.tensor([len(p) for p in pieces], device=mel.device), embedding, prompt_frames, drop,
                       self.flow_prior)
+
+
+    def lm_loss(self, tokens, embedding, texts, languages, partner, partner_mel, partner_frames, partner_text):
+        """The LM's loss on each utterance said alone, or after its partner as zero-shot synthesis sees a prompt:
+        the partner's text, a space, the text; the partner's tokens, then the utterance's; the partner's voice."""
+        texts, speech, embedding = list(texts), [t.tolist() for t in tokens], embedding.clone()
+        rows = [b for b, k in enumerate(partner) if k >= 0]
+        if rows:
+            before, voices = self.kept_inputs(partner_mel, partner_frames, [partner[b] for b in rows])
+            for j, b in enumerate(rows):
+                texts[b] = list(partner_text[b]) + [1] + list(texts[b])  # 1: a space, as synthesis joins them
+                speech[b] = before[j].tolist() + speech[b]
+                embedding[b] = voices[j]
+        return self.model.lm(embedding, [self.model.lm.text_tokens(t, lang) for t, lang in zip(texts, languages)],
+                             speech)
 
 
 def train(recipe: Recipe, directory, log_path=None, options=None) -> dict:
@@ -183,13 +223,14 @@ def train(recipe: Recipe, directory, log_path=None, options=None) -> dict:
     train_set = [u for corpus in corpora(recipe).values() for u in corpus.train]
     speakers = sorted({u.speaker for u in train_set})
     model = M.CosyVoiceMini(speakers=speakers, training_speakers=len(speakers), **M.MINI)
-    plan = (("asr", recipe.asr_steps, recipe.batch_size), ("tokenizer", recipe.tokenizer_steps, recipe.batch_size), ("speaker", recipe.speaker_steps,
-            recipe.batch_size), ("lm", recipe.lm_steps, recipe.batch_size), ("flow", recipe.flow_steps,
-                                                                              recipe.flow_batch))
+    plan = (("asr", recipe.asr_steps, recipe.batch_size), ("tokenizer", recipe.tokenizer_steps, recipe.batch_size),
+            ("speaker", recipe.speaker_steps, recipe.batch_size), ("lm", recipe.lm_steps, recipe.batch_size),
+            ("flow", recipe.flow_steps, recipe.flow_batch))
     prepared = prepare(train_set, speakers)
     stages = [Stage(name, Utterances(prepared, steps * batch, recipe.seed + k,
                                      recipe.prompt_fraction if name == "flow" else 0.0,
-                                     recipe.unconditional if name == "flow" else 0.0, recipe.crop_frames), steps, batch)
+                                     recipe.unconditional if name == "flow" else 0.0, recipe.crop_frames,
+                                     recipe.partner_fraction if name == "lm" else 0.0), steps, batch)
               for k, (name, steps, batch) in enumerate(plan)]
     objective = Objective(model, recipe.crop_frames, recipe.flow_prior)
     optimizer = torch.optim.AdamW(objective.parameters(), lr=recipe.learning_rate, weight_decay=1e-2)
