@@ -205,21 +205,29 @@ def speech_regions(audio, sample_rate: int = SAMPLE_RATE, threshold: float = 0.5
 
 # ---------------------------------------------------------------------------------------------- speaker
 
+def _resemblyzer():
+    """The resemblyzer package, imported quietly: resemblyzer 0.1.4 imports ``binary_dilation`` from
+    ``scipy.ndimage.morphology``, a namespace SciPy 1.8+ deprecates (a DeprecationWarning on every first import)."""
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=".*scipy.ndimage.morphology.*", category=DeprecationWarning)
+        import resemblyzer
+    return resemblyzer
+
+
 @lru_cache(maxsize=1)
 def _speaker_encoder():
     import torch
-    from resemblyzer import VoiceEncoder
 
     torch.set_num_threads(cpu_threads())
-    return VoiceEncoder(device="cpu", weights_fpath=weights("speaker"), verbose=False)
+    return _resemblyzer().VoiceEncoder(device="cpu", weights_fpath=weights("speaker"), verbose=False)
 
 
 def speaker_embedding(audio, sample_rate: int = SAMPLE_RATE) -> np.ndarray:
     """The GE2E speaker embedding of a clip (256 numbers, unit length): resemblyzer's preprocessing (16 kHz, volume
     normalisation, long silences trimmed), then the encoder over overlapping 1.6-s partials, averaged."""
-    from resemblyzer import preprocess_wav
-
-    return _speaker_encoder().embed_utterance(preprocess_wav(_mono16k(audio, sample_rate), SAMPLE_RATE))
+    return _speaker_encoder().embed_utterance(_resemblyzer().preprocess_wav(_mono16k(audio, sample_rate), SAMPLE_RATE))
 
 
 def cosine(a, b) -> float:
