@@ -34,6 +34,12 @@ def text_ids(text: str, language: str) -> list[int]:
     return [CHARACTERS.index(c) + 1 for c in normalize(text, language)]
 
 
+def joined_ids(first: list[int], second: list[int]) -> list[int]:
+    """The ids of two texts said one after the other, a space between: zero-shot synthesis reads its prompt's text
+    and then its own this way (and the recipe's LM learns on two utterances of one voice joined so)."""
+    return list(first) + [CHARACTERS.index(" ") + 1] + list(second)
+
+
 def decode(ids) -> str:
     """Characters of ids (blank and padding dropped)."""
     return "".join(CHARACTERS[i - 1] for i in ids if 0 < i <= len(CHARACTERS))

@@ -15,7 +15,7 @@ from huggingface_hub import PyTorchModelHubMixin
 from torch import nn
 
 from .flow import FlowDecoder
-from .frontend import CHARACTERS, text_ids
+from .frontend import CHARACTERS, joined_ids, text_ids
 from .lm import TokenLM
 from .speaker import SpeakerEncoder
 from .tokens import FRAMES_PER_TOKEN, S3Tokenizer
@@ -117,7 +117,7 @@ class CosyVoiceMini(nn.Module, PyTorchModelHubMixin):
         if prompt_audio is not None:
             if not prompt_text:
                 raise ValueError("a prompt's audio needs its transcript (prompt_text)")
-            text_part = text_ids(prompt_text, language_of(prompt_text)) + [1] + text_part  # 1: a space between
+            text_part = joined_ids(text_ids(prompt_text, language_of(prompt_text)), text_part)
             prompt_tokens = self.speech_tokens(prompt_audio)
             prompt_mel = mel_of(prompt_audio)[: len(prompt_tokens) * FRAMES_PER_TOKEN].T.to(self.device)
         sequence = self.lm.text_tokens(text_part, language)

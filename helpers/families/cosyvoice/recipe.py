@@ -28,7 +28,7 @@ from ...core.training import frozen
 from .. import released
 from ...data.corpus import DIGITS, make_corpus
 from . import model as M
-from .frontend import text_ids
+from .frontend import joined_ids, text_ids
 from .tokens import FRAMES_PER_TOKEN
 
 ZH_WORDS = DIGITS["zh"] + ("欢迎", "使用", "进行", "语音", "合成")
@@ -136,11 +136,11 @@ def pad_mels(mels: list[torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
 
 def collate(items: list[dict]) -> dict:
     """Mels padded with silence ``(B, T, 80)`` and their frame counts; the transcripts both as CTC targets
-    (padded ids and lengths) and as lists for the LM; the partners' indices (-1: none), their mels (those that
-    have one, in order) and their character ids."""
+    (padded ids and lengths) and as lists for the LM; the partners' indices (-1: none), mels (one frame of silence
+    for none) and character ids."""
     mel, frames = pad_mels([it["mel"] for it in items])
-    partner_mel, partner_frames = pad_mels([it["partner_mel"] for it in items if it.get("partner", -1) >= 0]
-                                           or [torch.full((1, mel.shape[-1]), SILENCE)])
+    nothing = torch.full((1, mel.shape[-1]), SILENCE)
+    partner_mel, partner_frames = pad_mels([nothing if it["partner"] < 0 else it["partner_mel"] for it in items])
     texts = [it["text"] for it in items]
     return {"mel": mel, "frames": frames,
             "text": nn.utils.rnn.pad_sequence([torch.tensor(t) for t in texts], batch_first=True),
@@ -149,8 +149,8 @@ def collate(items: list[dict]) -> dict:
             "index": [it["index"] for it in items], "start": [it["start"] for it in items],
             "prompt_frames": torch.tensor([it["prompt_frames"] for it in items]),
             "drop": torch.tensor([it["drop"] for it in items]),
-            "partner": [it.get("partner", -1) for it in items], "partner_mel": partner_mel,
-            "partner_frames": partner_frames, "partner_text": [it.get("partner_text") for it in items]}
+            "partner": [it["partner"] for it in items], "partner_mel": partner_mel,
+            "partner_frames": partner_frames, "partner_text": [it["partner_text"] for it in items]}
 
 
 class Objective(nn.Module):
@@ -193,16 +193,15 @@ class Objective(nn.Module):
                       torch.tensor([len(p) for p in pieces], device=mel.device), embedding, prompt_frames, drop,
                       self.flow_prior)
 
-
     def lm_loss(self, tokens, embedding, texts, languages, partner, partner_mel, partner_frames, partner_text):
         """The LM's loss on each utterance said alone, or after its partner as zero-shot synthesis sees a prompt:
         the partner's text, a space, the text; the partner's tokens, then the utterance's; the partner's voice."""
         texts, speech, embedding = list(texts), [t.tolist() for t in tokens], embedding.clone()
         rows = [b for b, k in enumerate(partner) if k >= 0]
         if rows:
-            before, voices = self.kept_inputs(partner_mel, partner_frames, [partner[b] for b in rows])
+            before, voices = self.kept_inputs(partner_mel[rows], partner_frames[rows], [partner[b] for b in rows])
             for j, b in enumerate(rows):
-                texts[b] = list(partner_text[b]) + [1] + list(texts[b])  # 1: a space, as synthesis joins them
+                texts[b] = joined_ids(partner_text[b], texts[b])
                 speech[b] = before[j].tolist() + speech[b]
                 embedding[b] = voices[j]
         return self.model.lm(embedding, [self.model.lm.text_tokens(t, lang) for t, lang in zip(texts, languages)],
