@@ -15,7 +15,7 @@ import math
 import torch
 from torch import nn
 
-from ..ctc import ConformerBlock, sinusoidal_positions
+from ..ctc import ConformerBlock
 from .tokens import FRAMES_PER_TOKEN, MEL_MEAN, MEL_STD
 
 SIGMA_MIN = 1e-6  # CosyVoice's sigma_min
@@ -68,7 +68,10 @@ def time_embedding(t: torch.Tensor, dim: int) -> torch.Tensor:
 class FlowDecoder(nn.Module):
     """Speech tokens + speaker embedding + prompt mel → mel. ``encoder`` Conformer blocks over the token embeddings
     give μ (80 bands per token, repeated over its 4 frames); ``layers`` Conformer blocks over
-    [x_t, μ, speaker, prompt] with the time embedding added estimate the velocity. No dropout by default: the
+    [x_t, μ, speaker, prompt] with the time embedding added estimate the velocity. No absolute positions: the
+    Conformer's convolutions say where a frame is relative to its neighbours, and a flow trained on 2-second crops
+    is asked for a prompt and a text together, up to 6 s (with sinusoidal positions the real tokens of held-out
+    speech lost 67 % of their characters with a prompt, 48 % without one; measured). No dropout by default: the
     noise of every training step regularises it already, and dropout's random masks over the attention weights took
     half of a training step on the CPU (measured)."""
 
@@ -95,7 +98,7 @@ class FlowDecoder(nn.Module):
 
     def mu(self, tokens: torch.Tensor, token_lengths: torch.Tensor, frames: int) -> torch.Tensor:
         """The tokens' encoding at the mel's frame rate, ``(B, frames, n_mels)``."""
-        x = self.token_embed(tokens) + sinusoidal_positions(tokens.shape[1], self.d_model).to(tokens.device)
+        x = self.token_embed(tokens)
         padding = torch.arange(tokens.shape[1], device=tokens.device)[None, :] >= token_lengths[:, None]
         for block in self.encoder:
             x = block(x, padding)
@@ -106,7 +109,6 @@ class FlowDecoder(nn.Module):
         """v(x_t, t | μ, speaker, prompt): all ``(B, T, n_mels)`` but ``t`` ``(B,)``, ``speaker`` ``(B, dim)``."""
         spk = self.speaker(speaker)[:, None].expand(-1, x.shape[1], -1)
         h = self.inputs(torch.cat([x, mu, spk, prompt], -1))
-        h = h + sinusoidal_positions(h.shape[1], self.d_model).to(h)
         h = h + self.time(time_embedding(t, self.d_model))[:, None]
         for block in self.blocks:
             h = block(h, padding)

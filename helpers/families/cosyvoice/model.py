@@ -23,8 +23,9 @@ from .tokens import FRAMES_PER_TOKEN, S3Tokenizer
 SAMPLE_RATE = 16_000
 MAX_PROMPT_SECONDS = 8  # the LM's positions hold a prompt's 25 tokens a second and the texts
 VOCODERS = ("hifigan", "griffin-lim")
-MINI = dict(codebook=256, tokenizer_dim=96, speaker_dim=64, lm_dim=160, lm_layers=4, flow_dim=128, flow_encoder=1,
-            flow_layers=3)  # 4.3 M parameters: 8.6 MB in float16
+SILENCE = float(np.log(1e-5))  # the log-mel of silence: the padding
+MINI = dict(codebook=256, tokenizer_dim=96, speaker_dim=64, lm_dim=160, lm_layers=4, flow_dim=128, flow_encoder=3,
+            flow_layers=3)  # 5.0 M parameters: 10 MB in float16
 SAMPLING = dict(top_k=25, top_p=0.8, window=10, tau_r=0.1)  # CosyVoice 2's defaults
 
 
@@ -119,7 +120,7 @@ class CosyVoiceMini(nn.Module, PyTorchModelHubMixin):
                 raise ValueError("a prompt's audio needs its transcript (prompt_text)")
             text_part = joined_ids(text_ids(prompt_text, language_of(prompt_text)), text_part)
             prompt_tokens = self.speech_tokens(prompt_audio)
-            prompt_mel = mel_of(prompt_audio)[: len(prompt_tokens) * FRAMES_PER_TOKEN].T.to(self.device)
+            prompt_mel = token_frames(mel_of(prompt_audio), len(prompt_tokens)).T.to(self.device)
         sequence = self.lm.text_tokens(text_part, language)
         n = len(text_ids(text, language))
         options = {**SAMPLING, **(sampling or {})}
@@ -177,6 +178,12 @@ def first_packet(outputs) -> tuple[float, float, np.ndarray]:
         first = first if first is not None else time.perf_counter() - start
         pieces.append(out["tts_speech"][0].numpy())
     return first, time.perf_counter() - start, np.concatenate(pieces)
+
+
+def token_frames(mel: torch.Tensor, tokens: int) -> torch.Tensor:
+    """A log-mel ``(T, 80)`` padded with silence to the ``tokens`` speech tokens' frames (they are ⌈T / 4⌉): a
+    prompt's mel as the flow reads it, each token over its four frames (synthesis and the recipe)."""
+    return nn.functional.pad(mel, (0, 0, 0, tokens * FRAMES_PER_TOKEN - len(mel)), value=SILENCE)
 
 
 def load(directory) -> CosyVoiceMini:

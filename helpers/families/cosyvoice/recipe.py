@@ -29,10 +29,10 @@ from .. import released
 from ...data.corpus import DIGITS, make_corpus
 from . import model as M
 from .frontend import joined_ids, text_ids
+from .model import SILENCE
 from .tokens import FRAMES_PER_TOKEN
 
 ZH_WORDS = DIGITS["zh"] + ("欢迎", "使用", "进行", "语音", "合成")
-SILENCE = float(np.log(1e-5))  # the mel of silence: the padding
 
 
 @dataclass(frozen=True)
@@ -42,7 +42,8 @@ class Recipe(RecipeFields):
     ``warmup`` of each stage, cosine decay); the flow learns on crops of at most ``crop_frames`` mel frames, with a
     prompt ``prompt_fraction`` of the time and no condition ``unconditional`` of the time, its token encoding pulled
     towards the mel by a prior loss of weight ``flow_prior`` (0: none); the LM reads two utterances of one voice in
-    a row ``partner_fraction`` of the time (0: never, as the released model was trained)."""
+    a row ``partner_fraction`` of the time, and the flow ``flow_partner_fraction`` of the time, the first one's mel
+    its prompt (as zero-shot synthesis asks of both; else the flow's prompt is the crop's own first frames)."""
 
     seed: int = 0
     n_train: int = 1500
@@ -59,8 +60,9 @@ class Recipe(RecipeFields):
     prompt_fraction: float = 0.5
     unconditional: float = 0.2
     crop_frames: int = 200
-    flow_prior: float = 0.0
-    partner_fraction: float = 0.0
+    flow_prior: float = 1.0
+    partner_fraction: float = 0.5
+    flow_partner_fraction: float = 0.4
 
 
 SMOKE = dict(n_train=6, n_test=8, asr_steps=2, tokenizer_steps=2, speaker_steps=2, lm_steps=2, flow_steps=2, batch_size=4,
@@ -187,6 +189,14 @@ class Objective(nn.Module):
                                 partner_text)
         crops = [mel[b, s: min(s + self.crop_frames, int(frames[b]))] for b, s in enumerate(start)]
         pieces = [t[s // FRAMES_PER_TOKEN:][: -(-len(c) // FRAMES_PER_TOKEN)] for t, s, c in zip(tokens, start, crops)]
+        rows = [b for b, k in enumerate(partner) if k >= 0]
+        if rows:  # the partner said first, its whole mel the prompt, as zero-shot synthesis gives the flow a prompt
+            prompt_frames = prompt_frames.clone()
+            before, _ = self.kept_inputs(partner_mel[rows], partner_frames[rows], [partner[b] for b in rows])
+            for j, b in enumerate(rows):
+                said = M.token_frames(partner_mel[b, : int(partner_frames[b])], len(before[j]))
+                crops[b], pieces[b] = torch.cat([said, crops[b]]), torch.cat([before[j], pieces[b]])
+                prompt_frames[b] = len(said)
         return m.flow(nn.utils.rnn.pad_sequence(crops, batch_first=True, padding_value=SILENCE),
                       torch.tensor([len(c) for c in crops], device=mel.device),
                       nn.utils.rnn.pad_sequence(pieces, batch_first=True),
@@ -226,10 +236,11 @@ def train(recipe: Recipe, directory, log_path=None, options=None) -> dict:
             ("speaker", recipe.speaker_steps, recipe.batch_size), ("lm", recipe.lm_steps, recipe.batch_size),
             ("flow", recipe.flow_steps, recipe.flow_batch))
     prepared = prepare(train_set, speakers)
+    partners = {"lm": recipe.partner_fraction, "flow": recipe.flow_partner_fraction}
     stages = [Stage(name, Utterances(prepared, steps * batch, recipe.seed + k,
                                      recipe.prompt_fraction if name == "flow" else 0.0,
                                      recipe.unconditional if name == "flow" else 0.0, recipe.crop_frames,
-                                     recipe.partner_fraction if name == "lm" else 0.0), steps, batch)
+                                     partners.get(name, 0.0)), steps, batch)
               for k, (name, steps, batch) in enumerate(plan)]
     objective = Objective(model, recipe.crop_frames, recipe.flow_prior)
     optimizer = torch.optim.AdamW(objective.parameters(), lr=recipe.learning_rate, weight_decay=1e-2)
