@@ -45,7 +45,8 @@ def test_committed_default_run_holds_its_records():
     assert cfm["zoo"] < cfm["live"] and cfm["zoo"] < cfm["zoo, conditions dropped"] < 1.2 * cfm["zoo"]
     assert records["steps_sweep"]["10"]["error"] > records["lm_token_error"]["lm"] > records["lm_token_error"]["real"]
     assert all(records["vocoders"][name]["ceiling"] <= 0.05 for name in ("hifigan", "griffin-lim"))
-    assert records["frame_variance_explained"]["token"] < 0.25 < records["frame_variance_explained"]["μ"]
+    explained = records["frame_variance_explained"]  # a token says little of its frame, the flow's μ about half
+    assert explained["token"] < 0.25 and explained["μ"] > 0.4
     for language in ("en", "zh"):
         assert metrics[f"similarity_prompt_{language}"] > metrics[f"similarity_other_{language}"], language
     assert metrics["roundtrip_cer_en_original"] <= metrics["roundtrip_cer_en"]  # the judge's floor on real speech
