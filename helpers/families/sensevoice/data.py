@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ...core.checks import check_whole
-from ...data.corpus import DIGITS, MORE_TRAIN_VARIANTS, TRAIN_VARIANTS, make_corpus, voices
+from ...data.corpus import DIGITS, make_corpus
 from ...data.synth import drum, noise, tone
 from ...signal.enhance import music
 
@@ -133,14 +133,12 @@ def mix_event(speech: np.ndarray, event: str, event_db: float, rng: np.random.Ge
 
 
 def rich_utterances(split: str, n_per_corpus: int, seed: int = 0, event_db: tuple[float, float] = EVENT_DB,
-                    languages=LANGUAGES, styles=tuple(STYLES), events=EVENTS, itn: bool | None = None,
-                    more_voices: bool = False) -> list[RichUtterance]:
+                    languages=LANGUAGES, styles=tuple(STYLES), events=EVENTS, itn: bool | None = None
+                    ) -> list[RichUtterance]:
     """``n_per_corpus`` utterances of ``split`` for every (language, task, style): speech from the cached corpus of
     that style's prosody (:data:`STYLES`), then an event drawn from ``events`` mixed in at a level drawn from
-    ``event_db`` (a pair: low, high), and the ITN switch drawn at even odds (or ``itn`` for all: True, False);
-    with ``more_voices``, the training split is spoken by :data:`~helpers.data.corpus.MORE_TRAIN_VARIANTS` too
-    (three times the voices; the test split's are never among them). A pure function of its arguments; the speech,
-    events and levels do not depend on ``itn``."""
+    ``event_db`` (a pair: low, high), and the ITN switch drawn at even odds (or ``itn`` for all: True, False). A pure
+    function of its arguments; the speech, events and levels do not depend on ``itn``."""
     if split not in ("train", "test"):
         raise ValueError(f"unknown split {split!r}; use 'train' or 'test'")
     check_whole(n_per_corpus, "n_per_corpus")
@@ -156,10 +154,9 @@ def rich_utterances(split: str, n_per_corpus: int, seed: int = 0, event_db: tupl
         for task in TASKS:
             for style in styles:
                 rate, pitch, gain = STYLES[style]
-                speakers = voices(language, "train", TRAIN_VARIANTS + MORE_TRAIN_VARIANTS) if more_voices else None
                 corpus = make_corpus(language=language, task=task, rate=rate, pitch=pitch, seed=seed,
                                      n_train=n_per_corpus if split == "train" else 1,
-                                     n_test=n_per_corpus if split == "test" else 1, train_speakers=speakers)
+                                     n_test=n_per_corpus if split == "test" else 1)
                 for i, utt in enumerate(corpus.split(split)):
                     rng = np.random.default_rng([seed, LANGUAGES.index(language), TASKS.index(task),
                                                  list(STYLES).index(style), split == "test", i])

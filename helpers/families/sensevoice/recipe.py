@@ -28,8 +28,7 @@ class Recipe(RecipeFields):
     and ``n_test`` held-out ones each; a BPE vocabulary of ``vocab_size``; an encoder of ``blocks`` + ``tp_blocks``
     SAN-M layers of width ``d_model`` with ``dropout``; ``steps`` of AdamW batches of ``batch_size`` at
     ``learning_rate`` (warm-up ``warmup``, cosine decay), with funasr's SpecAugment on the LFR features if
-    ``specaugment``, its time masks at most ``time_mask_frames`` LFR frames (60 ms each) wide; the training clips
-    spoken by three times the voices if ``more_voices`` (:func:`.data.rich_utterances`)."""
+    ``specaugment``, its time masks at most ``time_mask_frames`` LFR frames (60 ms each) wide."""
 
     seed: int = 0
     n_per_corpus: int = 1500
@@ -45,7 +44,6 @@ class Recipe(RecipeFields):
     warmup: float = 0.05
     specaugment: bool = True
     time_mask_frames: int = 2
-    more_voices: bool = True
 
 
 SMOKE = dict(n_per_corpus=2, n_test=2, steps=3, batch_size=4, blocks=1, tp_blocks=1, d_model=32, vocab_size=120)
@@ -128,7 +126,7 @@ def train(recipe: Recipe, directory, log_path=None, options=None) -> dict:
     from ...core.training import stage_rate
 
     torch.manual_seed(recipe.seed)
-    utterances = rich_utterances("train", recipe.n_per_corpus, recipe.seed, more_voices=recipe.more_voices)
+    utterances = rich_utterances("train", recipe.n_per_corpus, recipe.seed)
     if PartialState().is_main_process:
         sv.write_folder(directory, config(recipe), vocabulary_texts(utterances), [u.audio for u in utterances],
                         recipe.vocab_size)
@@ -245,7 +243,7 @@ CARD = {
                        "prosody classes (speaking rate, pitch, loudness: " + ", ".join(STYLES) + "), each clip with "
                        "an event (" + ", ".join(EVENTS) + ") mixed in at -20..-10 dB event-to-speech energy and the ITN "
                        "switch drawn at even odds; 16 kHz",
-             "train_speakers": "144 English voices (4 accents × 36 variants), 36 Mandarin voice variants",
+             "train_speakers": "48 English voices (4 accents × 12 variants) and 12 Mandarin voice variants",
              "test_speakers": "12 English and 6 Mandarin voices none of which is heard in training"},
     "description": (
         "SenseVoice (FunAudioLLM 2024) in miniature: funasr's own `SenseVoiceSmall` class built from a config with "
