@@ -176,6 +176,14 @@ class Objective(nn.Module):
                 self.kept[index[b]] = (tokens[j, : int(lengths[j])], embedding[j])
         return [self.kept[k][0] for k in index], torch.stack([self.kept[k][1] for k in index])
 
+    def partner_inputs(self, partner, partner_mel, partner_frames) -> tuple[list[int], list, torch.Tensor | None]:
+        """The rows of the batch that have a partner (``partner`` ≥ 0), and those partners' tokens and speaker
+        embeddings (:meth:`kept_inputs`; none for a batch without partners). Used by the LM and the flow stages."""
+        rows = [b for b, k in enumerate(partner) if k >= 0]
+        if not rows:
+            return rows, [], None
+        return rows, *self.kept_inputs(partner_mel[rows], partner_frames[rows], [partner[b] for b in rows])
+
     def forward(self, mel, frames, text, text_lengths, texts, languages, speaker, index, start, prompt_frames, drop,
                 partner, partner_mel, partner_frames, partner_text, stage=None):
         m = self.model
@@ -189,10 +197,9 @@ class Objective(nn.Module):
                                 partner_text)
         crops = [mel[b, s: min(s + self.crop_frames, int(frames[b]))] for b, s in enumerate(start)]
         pieces = [t[s // FRAMES_PER_TOKEN:][: -(-len(c) // FRAMES_PER_TOKEN)] for t, s, c in zip(tokens, start, crops)]
-        rows = [b for b, k in enumerate(partner) if k >= 0]
+        rows, before, _ = self.partner_inputs(partner, partner_mel, partner_frames)
         if rows:  # the partner said first, its whole mel the prompt, as zero-shot synthesis gives the flow a prompt
             prompt_frames = prompt_frames.clone()
-            before, _ = self.kept_inputs(partner_mel[rows], partner_frames[rows], [partner[b] for b in rows])
             for j, b in enumerate(rows):
                 said = M.token_frames(partner_mel[b, : int(partner_frames[b])], len(before[j]))
                 crops[b], pieces[b] = torch.cat([said, crops[b]]), torch.cat([before[j], pieces[b]])
@@ -207,13 +214,11 @@ class Objective(nn.Module):
         """The LM's loss on each utterance said alone, or after its partner as zero-shot synthesis sees a prompt:
         the partner's text, a space, the text; the partner's tokens, then the utterance's; the partner's voice."""
         texts, speech, embedding = list(texts), [t.tolist() for t in tokens], embedding.clone()
-        rows = [b for b, k in enumerate(partner) if k >= 0]
-        if rows:
-            before, voices = self.kept_inputs(partner_mel[rows], partner_frames[rows], [partner[b] for b in rows])
-            for j, b in enumerate(rows):
-                texts[b] = joined_ids(partner_text[b], texts[b])
-                speech[b] = before[j].tolist() + speech[b]
-                embedding[b] = voices[j]
+        rows, before, voices = self.partner_inputs(partner, partner_mel, partner_frames)
+        for j, b in enumerate(rows):
+            texts[b] = joined_ids(partner_text[b], texts[b])
+            speech[b] = before[j].tolist() + speech[b]
+            embedding[b] = voices[j]
         return self.model.lm(embedding, [self.model.lm.text_tokens(t, lang) for t, lang in zip(texts, languages)],
                              speech)
 
