@@ -38,13 +38,12 @@ ZH_WORDS = DIGITS["zh"] + ("欢迎", "使用", "进行", "语音", "合成")
 @dataclass(frozen=True)
 class Recipe(RecipeFields):
     """A cosyvoice-mini run: ``n_train`` utterances per language (``n_test`` held out), five stages of AdamW steps
-    (``*_steps``) on batches of ``batch_size`` (``lm_batch`` for the LM, ``flow_batch`` for the flow) at
-    ``learning_rate`` (warm-up ``warmup`` of each stage, cosine decay); the flow learns on crops of at most
-    ``crop_frames`` mel frames, with a prompt ``prompt_fraction`` of the time and no condition ``unconditional`` of
-    the time, its token encoding pulled towards the mel by a prior loss of weight ``flow_prior`` (0: none); the LM
-    reads two utterances of one voice in a row ``partner_fraction`` of the time, and the flow
-    ``flow_partner_fraction`` of the time, the first one's mel its prompt (as zero-shot synthesis asks of both; else
-    the flow's prompt is the crop's own first frames)."""
+    (``*_steps``) on batches of ``batch_size`` (``flow_batch`` for the flow) at ``learning_rate`` (warm-up
+    ``warmup`` of each stage, cosine decay); the flow learns on crops of at most ``crop_frames`` mel frames, with a
+    prompt ``prompt_fraction`` of the time and no condition ``unconditional`` of the time, its token encoding pulled
+    towards the mel by a prior loss of weight ``flow_prior`` (0: none); the LM reads two utterances of one voice in
+    a row ``partner_fraction`` of the time, and the flow ``flow_partner_fraction`` of the time, the first one's mel
+    its prompt (as zero-shot synthesis asks of both; else the flow's prompt is the crop's own first frames)."""
 
     seed: int = 0
     n_train: int = 1500
@@ -52,11 +51,10 @@ class Recipe(RecipeFields):
     asr_steps: int = 600
     tokenizer_steps: int = 900
     speaker_steps: int = 600
-    lm_steps: int = 5400
-    flow_steps: int = 3600
+    lm_steps: int = 3000
+    flow_steps: int = 2500
     batch_size: int = 32
-    lm_batch: int = 16
-    flow_batch: int = 8
+    flow_batch: int = 16
     learning_rate: float = 1e-3
     warmup: float = 0.05
     prompt_fraction: float = 0.5
@@ -68,7 +66,7 @@ class Recipe(RecipeFields):
 
 
 SMOKE = dict(n_train=6, n_test=8, asr_steps=2, tokenizer_steps=2, speaker_steps=2, lm_steps=2, flow_steps=2, batch_size=4,
-             lm_batch=4, flow_batch=4, crop_frames=40)
+             flow_batch=4, crop_frames=40)
 CHECK_SUBSET = dict(utterances_per_language=3)
 
 
@@ -240,7 +238,7 @@ def train(recipe: Recipe, directory, log_path=None, options=None) -> dict:
     speakers = sorted({u.speaker for u in train_set})
     model = M.CosyVoiceMini(speakers=speakers, training_speakers=len(speakers), **M.MINI)
     plan = (("asr", recipe.asr_steps, recipe.batch_size), ("tokenizer", recipe.tokenizer_steps, recipe.batch_size),
-            ("speaker", recipe.speaker_steps, recipe.batch_size), ("lm", recipe.lm_steps, recipe.lm_batch),
+            ("speaker", recipe.speaker_steps, recipe.batch_size), ("lm", recipe.lm_steps, recipe.batch_size),
             ("flow", recipe.flow_steps, recipe.flow_batch))
     prepared = prepare(train_set, speakers)
     partners = {"lm": recipe.partner_fraction, "flow": recipe.flow_partner_fraction}
