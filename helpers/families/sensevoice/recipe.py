@@ -38,7 +38,7 @@ class Recipe(RecipeFields):
     blocks: int = 6
     tp_blocks: int = 2
     dropout: float = 0.0
-    steps: int = 8000
+    steps: int = 12000
     batch_size: int = 32
     learning_rate: float = 2e-3
     warmup: float = 0.05
