@@ -71,19 +71,34 @@ class TokenLM(nn.Module):
         loss = nn.functional.cross_entropy(picked, targets)
         return loss, {"lm_ce": loss.detach(), "lm_accuracy": (picked.argmax(-1) == targets).float().mean()}
 
+    def extend(self, x: torch.Tensor, cache: list[list]) -> torch.Tensor:
+        """The logits of the last of new positions ``x`` ``(1, n, d)`` (embedded, positions added) given the earlier
+        positions' keys and values in ``cache`` (one ``[keys, values]`` per layer, empty at first, extended in
+        place): the **kv-cache**, which makes each new token cost one position's pass instead of the whole
+        sequence's. The same numbers as :meth:`logits` over the whole sequence."""
+        for layer, stored in zip(self.blocks.layers, cache):
+            x = cached_layer(layer, x, stored)
+        return self.head(self.norm(x[:, -1]))
+
     @torch.no_grad()
     def generate(self, speaker: torch.Tensor, text: list[int], prompt: list[int] = (), min_tokens: int = 1,
                  max_tokens: int = 200, top_k: int = 25, top_p: float = 0.8, window: int = 10,
                  tau_r: float = 0.1, temperature: float = 1.0, generator: torch.Generator | None = None,
                  chunk: int | None = None):
         """Speech tokens after ``prompt`` for ``text`` (the language tag included) in the voice of ``speaker``
-        ``(speaker_dim,)``: at least ``min_tokens``, at most ``max_tokens``, each drawn by :func:`ras_sample`.
-        With ``chunk``, yields the new tokens ``chunk`` at a time (streaming); otherwise yields them once, at the
-        end. Without a kv-cache: every step reruns the whole sequence (short here)."""
+        ``(speaker_dim,)``: at least ``min_tokens``, at most ``max_tokens``, each drawn by :func:`ras_sample`
+        through the kv-cache (:meth:`extend`). With ``chunk``, yields the new tokens ``chunk`` at a time
+        (streaming); otherwise yields them once, at the end."""
+        x, _, _ = self.embed(speaker[None], [text], [list(prompt)])
+        length, cache = x.shape[1], [[] for _ in self.blocks.layers]
         out, sent = [], 0
         for _ in range(max_tokens):
-            x, padding, _ = self.embed(speaker[None], [text], [list(prompt) + out])
-            scores = self.logits(x, padding)[0, -1] / temperature
+            if out:  # the last token drawn is the next position
+                if length == self.max_len:
+                    raise ValueError(f"a sequence of {length + 1} positions is longer than the model's {self.max_len}")
+                x = (self.speech_embed.weight[out[-1]] + self.positions.weight[length])[None, None]
+                length += 1
+            scores = self.extend(x, cache)[0] / temperature
             if len(out) < min_tokens:
                 scores[self.end] = -float("inf")
             token = ras_sample(scores, out, top_k, top_p, window, tau_r, generator)
@@ -95,6 +110,23 @@ class TokenLM(nn.Module):
                 sent = len(out)
         if len(out) > sent:
             yield out[sent:]
+
+
+def cached_layer(layer: nn.TransformerEncoderLayer, x: torch.Tensor, stored: list) -> torch.Tensor:
+    """One pre-norm ``nn.TransformerEncoderLayer`` (ReLU, no dropout) on new positions ``x`` ``(1, n, d)``, written
+    out: their queries attend to the keys and values in ``stored`` (``[keys, values]``, each ``(1, heads, t, d/heads)``,
+    or empty) and to their own, causally; ``stored`` is extended in place with theirs."""
+    attention = layer.self_attn
+    q, k, v = nn.functional.linear(layer.norm1(x), attention.in_proj_weight, attention.in_proj_bias).chunk(3, -1)
+    q, k, v = (t.unflatten(-1, (attention.num_heads, -1)).transpose(1, 2) for t in (q, k, v))
+    if stored:
+        k, v = torch.cat([stored[0], k], 2), torch.cat([stored[1], v], 2)
+    stored[:] = [k, v]
+    new, total = q.shape[2], k.shape[2]
+    causal = torch.ones(new, total, dtype=torch.bool, device=x.device).tril(total - new)
+    heard = nn.functional.scaled_dot_product_attention(q, k, v, attn_mask=causal)
+    x = x + attention.out_proj(heard.transpose(1, 2).flatten(2))
+    return x + layer.linear2(layer.activation(layer.linear1(layer.norm2(x))))
 
 
 def nucleus_sample(scores: torch.Tensor, top_k: int = 25, top_p: float = 0.8,
