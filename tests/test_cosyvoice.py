@@ -124,7 +124,6 @@ def test_streaming_generation_yields_the_same_tokens_in_chunks():
     assert len(whole) == 23 and [len(c) for c in chunks] == [5, 5, 5, 5, 3] and sum(chunks, []) == whole
 
 
-
 @torch.no_grad()
 def test_kv_cache_gives_the_logits_of_the_whole_pass():
     torch.manual_seed(0)
@@ -136,6 +135,7 @@ def test_kv_cache_gives_the_logits_of_the_whole_pass():
     steps = [model.extend(x[:, t:t + 1], cache) for t in range(6, x.shape[1])]
     torch.testing.assert_close(torch.cat([prefix] + steps), whole[5:], atol=1e-5, rtol=1e-5)
     assert cache[0][0].shape == (1, 4, x.shape[1], 8)  # (batch, heads, positions, head width)
+
 
 @pytest.fixture(scope="module")
 def tiny_model(tmp_path_factory):
