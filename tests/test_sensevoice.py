@@ -97,6 +97,13 @@ def test_targets_put_the_four_task_tokens_first_and_refuse_unknown_characters(tm
         recipe.target_ids(sp, "<|en|><|NEUTRAL|><|Speech|><|woitn|>quick fox")
 
 
+def test_every_mandarin_digit_is_a_piece_of_its_own(tmp_path):
+    strings = [rich.RichUtterance(str(i), "zh", "digits", "NEUTRAL", "Speech", 0.0, False, s, s, "", np.zeros(1))
+               for i, s in enumerate(["六六二", "七三二九", "七三五", "三二九"] * 20)]
+    sv.train_tokenizer(recipe.vocabulary_texts(strings), tmp_path / "bpe.model", vocab_size=100)
+    pieces = sv.tokenizer(tmp_path).encode("七三二九", out_type=str)
+    assert [p.lstrip("▁") for p in pieces] == list("七三二九")
+
 def test_scoring_a_perfect_and_a_wrong_decode(clips):
     perfect = recipe.score(clips, [u.rich for u in clips])
     assert perfect["language_accuracy"] == perfect["style_accuracy"] == perfect["event_f1"] == 1.0
