@@ -110,3 +110,11 @@ def test_scoring_a_perfect_and_a_wrong_decode(clips):
     assert perfect["english_wer"] == perfect["mandarin_cer"] == 0.0
     wrong = recipe.score(clips, ["<|zh|>" if u.language == "en" else "<|en|>" for u in clips])
     assert wrong["language_accuracy"] == 0.0 and wrong["english_wer"] == 1.0 and wrong["event_f1"] == 0.0
+
+
+def test_loading_leaves_torch_at_the_process_share_of_threads():
+    from helpers.core.runtime import cpu_threads
+    from helpers.zoo import resolve_model
+
+    sv.load(resolve_model("mini", family="sensevoice"))
+    assert torch.get_num_threads() == cpu_threads()  # funasr's AutoModel would set its own default, 4

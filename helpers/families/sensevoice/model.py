@@ -155,12 +155,16 @@ def save_weights(model, directory) -> None:
 def load(directory, device: str = "cpu"):
     """``funasr.AutoModel`` on a SenseVoice folder — the real checkpoint's loader — quietly and without an update
     check. Pass a directory: offline, a hub id makes funasr retry ModelScope (resolve it with
-    :func:`helpers.zoo.resolve_model` first)."""
+    :func:`helpers.zoo.resolve_model` first). funasr 1.4.16's ``AutoModel`` sets torch's thread count for the whole
+    process to its ``ncpu`` (default 4): on a 2-core machine that oversubscribes every later torch call (whisper-small
+    ran 14x slower after it), so this passes the process's own share, :func:`helpers.core.runtime.cpu_threads`."""
+    from ...core.runtime import cpu_threads
+
     with quiet():
         from funasr import AutoModel
 
         return AutoModel(model=str(directory), device=device, disable_update=True, disable_pbar=True,
-                         disable_log=True)
+                         disable_log=True, ncpu=cpu_threads())
 
 
 def transcribe(automodel, clips, itn: bool, language: str = "auto", batch_size: int = 16) -> list[str]:
