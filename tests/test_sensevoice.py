@@ -104,6 +104,7 @@ def test_every_mandarin_digit_is_a_piece_of_its_own(tmp_path):
     pieces = sv.tokenizer(tmp_path).encode("七三二九", out_type=str)
     assert [p.lstrip("▁") for p in pieces] == list("七三二九")
 
+
 def test_scoring_a_perfect_and_a_wrong_decode(clips):
     perfect = recipe.score(clips, [u.rich for u in clips])
     assert perfect["language_accuracy"] == perfect["style_accuracy"] == perfect["event_f1"] == 1.0

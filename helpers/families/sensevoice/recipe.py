@@ -163,11 +163,9 @@ def vocabulary_texts(utterances) -> list[str]:
     such pieces lost: "七三二九" → "七三九")."""
     from .data import inverse_normalise
 
-    def spaced(text: str, language: str) -> str:
-        return " ".join(text) if language == "zh" and inverse_normalise(text, language) != text else text
-
     return sorted({t for u in utterances
-                   for t in (spaced(u.spoken, u.language), inverse_normalise(u.spoken, u.language))})
+                   for t in (" ".join(u.spoken) if (u.language, u.task) == ("zh", "digits") else u.spoken,
+                             inverse_normalise(u.spoken, u.language))})
 
 
 def plain(text: str) -> str:
